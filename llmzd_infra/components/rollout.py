@@ -1,0 +1,79 @@
+"""The vLLM Argo Rollout (blue/green) for one model, plus its PodDisruptionBudget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llmzd_infra.config import BlueGreenConfig
+from llmzd_infra.naming import GATES_ANNOTATION, ModelNames, selector_labels, standard_labels
+
+ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
+
+
+@dataclass(frozen=True)
+class VllmRolloutArgs:
+    model_name: str
+    namespace: str
+    replicas: int
+    pod_template: dict[str, Any]
+    blue_green: BlueGreenConfig
+    preview_replicas: int
+    gates_enabled: bool
+    max_unavailable: int
+
+
+def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
+    names = ModelNames(args.model_name)
+    blue_green = {
+        "activeService": names.stable_service,
+        "previewService": names.preview_service,
+        "autoPromotionEnabled": args.blue_green.auto_promotion_enabled,
+        "scaleDownDelaySeconds": args.blue_green.scale_down_delay_seconds,
+        "previewReplicaCount": args.preview_replicas,
+    }
+    return {
+        "replicas": args.replicas,
+        "revisionHistoryLimit": 3,
+        "selector": {"matchLabels": selector_labels(args.model_name)},
+        "template": args.pod_template,
+        "strategy": {"blueGreen": blue_green},
+    }
+
+
+class VllmRollout(pulumi.ComponentResource):
+    def __init__(self, name: str, args: VllmRolloutArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("llmzd:index:VllmRollout", name, None, opts)
+        names = ModelNames(args.model_name)
+        child = pulumi.ResourceOptions(parent=self)
+        self.rollout = k8s.apiextensions.CustomResource(
+            names.rollout,
+            api_version=ROLLOUT_API_VERSION,
+            kind="Rollout",
+            metadata={
+                "name": names.rollout,
+                "namespace": args.namespace,
+                "labels": standard_labels("inference", args.model_name),
+                "annotations": {GATES_ANNOTATION: "enabled" if args.gates_enabled else "disabled"},
+            },
+            spec=rollout_spec(args),
+            opts=child,
+        )
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            names.disruption_budget,
+            metadata={
+                "name": names.disruption_budget,
+                "namespace": args.namespace,
+                "labels": standard_labels("inference", args.model_name),
+            },
+            spec={
+                "maxUnavailable": args.max_unavailable,
+                "selector": {"matchLabels": selector_labels(args.model_name)},
+            },
+            opts=child,
+        )
+        self.rollout_name = names.rollout
+        self.register_outputs({"rollout": names.rollout, "disruptionBudget": names.disruption_budget})

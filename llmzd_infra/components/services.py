@@ -1,0 +1,45 @@
+"""Stable and preview Services for one model; Argo Rollouts points their selectors at a ReplicaSet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from llmzd_infra.naming import ModelNames, selector_labels, standard_labels
+
+
+@dataclass(frozen=True)
+class ModelServicesArgs:
+    model_name: str
+    namespace: str
+    port: int
+
+
+class ModelServices(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("llmzd:index:ModelServices", name, None, opts)
+        names = ModelNames(args.model_name)
+        self.stable = self._service(names.stable_service, "stable", args)
+        self.preview = self._service(names.preview_service, "preview", args)
+        self.stable_name = names.stable_service
+        self.preview_name = names.preview_service
+        self.register_outputs({"stable": self.stable_name, "preview": self.preview_name})
+
+    def _service(self, service_name: str, role: str, args: ModelServicesArgs) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
+            service_name,
+            metadata={
+                "name": service_name,
+                "namespace": args.namespace,
+                "labels": {**standard_labels("service", args.model_name), "llmzd.io/role": role},
+            },
+            spec={
+                "type": "ClusterIP",
+                # Argo Rollouts adds the rollouts-pod-template-hash selector; we own only the stable part.
+                "selector": selector_labels(args.model_name),
+                "ports": [{"name": "http", "port": args.port, "targetPort": "http", "protocol": "TCP"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,246 @@
+"""Read the ``llmzd:*`` config once, validate all of it, and hand typed values to the components."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from llmzd_infra.config.errors import ConfigError, ConfigIssue
+from llmzd_infra.config.models import AddonsConfig, ClusterAccess, ModelDeployment, StackConfig
+from llmzd_infra.config.rules import DNS_LABEL, model_issues, unique_name_issues
+
+CONFIG_NAMESPACE = "llmzd"
+DEFAULT_HF_TOKEN_KEY = "hfToken"
+KUBECONFIG_KEY = "kubeconfig"
+_MAX_PRUNE_ROUNDS = 3
+_PLAIN_KEYS = ("namespace", "addons", "models", "kubeContext", "renderYamlToDirectory", "gpuBudget")
+
+
+@dataclass(frozen=True)
+class ParsedConfig:
+    stack: StackConfig
+    # model name -> the llmzd:* config key holding its Hugging Face token (a Pulumi secret)
+    hf_token_keys: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """Secret config values as Pulumi secret Outputs (or placeholders in the offline render)."""
+
+    hf_tokens: Mapping[str, Any] = field(default_factory=dict)  # config key -> Input[str]
+    kubeconfig: Any | None = None
+
+
+def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()) -> ParsedConfig:
+    """Validate raw Pulumi config (``llmzd:key`` -> string, objects JSON-encoded). Raises ConfigError."""
+    values = {
+        key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith(f"{CONFIG_NAMESPACE}:")
+    }
+    secret_names = {key.split(":", 1)[1] for key in secret_keys if key.startswith(f"{CONFIG_NAMESPACE}:")}
+    issues: list[ConfigIssue] = []
+
+    namespace = values.get("namespace", "llm-serving")
+    addons = _parse("addons", values.get("addons"), AddonsConfig, issues, default=AddonsConfig())
+    models = _parse_models(values.get("models"), issues)
+    gpu_budget = _parse("gpuBudget", values.get("gpuBudget"), int | None, issues, default=None)
+    cluster = ClusterAccess(
+        kube_context=values.get("kubeContext") or None,
+        has_kubeconfig=bool(values.get(KUBECONFIG_KEY)),
+        render_yaml_to_directory=values.get("renderYamlToDirectory") or None,
+    )
+    if values.get(KUBECONFIG_KEY) and KUBECONFIG_KEY not in secret_names:
+        issues.append(_not_secret(KUBECONFIG_KEY))
+
+    hf_token_keys: dict[str, str] = {}
+    for index, model in models:
+        token_key = model.hf_token_key or (DEFAULT_HF_TOKEN_KEY if DEFAULT_HF_TOKEN_KEY in values else None)
+        if token_key is None:
+            continue
+        if token_key not in values:
+            issues.append(ConfigIssue(
+                f"llmzd:models[{index}].hfTokenKey", token_key,
+                f"an existing secret key: run `pulumi config set --secret llmzd:{token_key} <token>`",
+            ))
+        elif token_key not in secret_names:
+            issues.append(_not_secret(token_key))
+        else:
+            hf_token_keys[model.name] = token_key
+
+    known = set(_PLAIN_KEYS) | {KUBECONFIG_KEY, DEFAULT_HF_TOKEN_KEY} | set(hf_token_keys.values())
+    referenced = {model.hf_token_key for _, model in models if model.hf_token_key}
+    for name in sorted(set(values) - known - referenced):
+        issues.append(ConfigIssue(
+            f"llmzd:{name}", "(set)",
+            f"one of the known keys ({', '.join(sorted((*_PLAIN_KEYS, KUBECONFIG_KEY)))}) or a token key "
+            "named by a model's hfTokenKey; remove it with `pulumi config rm`",
+        ))
+
+    if not DNS_LABEL.match(str(namespace)):
+        issues.append(ConfigIssue("llmzd:namespace", namespace, "a DNS-1123 label such as 'llm-serving'"))
+
+    stack: StackConfig | None = None
+    if not issues:
+        try:
+            stack = StackConfig(
+                namespace=namespace, addons=addons, models=[m for _, m in models],
+                cluster=cluster, gpu_budget=gpu_budget,
+            )
+        except ValidationError as error:
+            issues.extend(_pydantic_issues("", error, values))
+    if stack is None or issues:
+        raise ConfigError(issues)
+    return ParsedConfig(stack=stack, hf_token_keys=hf_token_keys)
+
+
+def _parse_models(text: str | None, issues: list[ConfigIssue]) -> list[tuple[int, ModelDeployment]]:
+    if text is None:
+        issues.append(ConfigIssue(
+            "llmzd:models", None,
+            "a list of at least one model object, e.g. "
+            "`pulumi config set --path 'llmzd:models[0].name' vllm` (see Pulumi.dev.yaml)",
+        ))
+        return []
+    items = _decode("models", text, issues)
+    if items is None:
+        return []
+    if not isinstance(items, list) or not items:
+        issues.append(ConfigIssue("llmzd:models", items, "a non-empty list of model objects"))
+        return []
+    parsed: list[tuple[int, ModelDeployment]] = []
+    for index, item in enumerate(items):
+        model = _validate_model(index, item, issues)
+        if model is not None:
+            issues.extend(model_issues(index, model))
+            parsed.append((index, model))
+    issues.extend(unique_name_issues([(index, model.name) for index, model in parsed]))
+    return parsed
+
+
+def _validate_model(index: int, item: Any, issues: list[ConfigIssue]) -> ModelDeployment | None:
+    """Validate one model; on shape errors, retry without the bad keys so cross-field rules still run."""
+    candidate = item
+    for _ in range(_MAX_PRUNE_ROUNDS):
+        try:
+            return ModelDeployment.model_validate(candidate)
+        except ValidationError as error:
+            issues.extend(_pydantic_issues(f"models[{index}]", error, candidate))
+            pruned = _without(candidate, [detail["loc"] for detail in error.errors()])
+            if pruned == candidate:
+                return None
+            candidate = pruned
+    return None
+
+
+def _without(data: Any, locs: list[tuple[int | str, ...]]) -> Any:
+    """A deep copy of ``data`` with the values at ``locs`` removed (so defaults apply)."""
+    pruned = copy.deepcopy(data)
+    for loc in locs:
+        parent = pruned
+        for part in loc[:-1]:
+            try:
+                parent = parent[part]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        if isinstance(parent, dict) and loc and loc[-1] in parent:
+            del parent[loc[-1]]
+    return pruned
+
+
+def _parse(key: str, text: str | None, shape: Any, issues: list[ConfigIssue], default: Any) -> Any:
+    if text is None:
+        return default
+    decoded = _decode(key, text, issues)
+    if decoded is None:
+        return default
+    adapter = TypeAdapter(shape)
+    try:
+        return adapter.validate_python(decoded)
+    except ValidationError as error:
+        issues.extend(_pydantic_issues(key, error, decoded))
+        return default
+
+
+def _decode(key: str, text: str, issues: list[ConfigIssue]) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        issues.append(ConfigIssue(f"llmzd:{key}", text, "a JSON/YAML value (an object, list or number)"))
+        return None
+
+
+def _pydantic_issues(prefix: str, error: ValidationError, data: Any) -> Iterator[ConfigIssue]:
+    for detail in error.errors():
+        path = _key_path(prefix, detail["loc"])
+        yield ConfigIssue(path, detail.get("input"), _expected(detail))
+
+
+def _key_path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    path = f"llmzd:{prefix}" if prefix else "llmzd:"
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif path.endswith(":"):
+            path += str(part)
+        else:
+            path += f".{part}"
+    return path
+
+
+def _expected(detail: Mapping[str, Any]) -> str:
+    kind = detail["type"]
+    if kind == "extra_forbidden":
+        return "no such key (check its spelling; keys are camelCase, see README 'Config reference')"
+    if kind == "missing":
+        return "this key to be set"
+    message = str(detail["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
+    return message[0].lower() + message[1:] if message else kind
+
+
+def _not_secret(key: str) -> ConfigIssue:
+    return ConfigIssue(
+        f"llmzd:{key}", "(plain text)",
+        f"a secret: run `pulumi config set --secret llmzd:{key} <value>`",
+    )
+
+
+def raw_config_from_pulumi() -> tuple[dict[str, str], set[str]]:
+    """Every ``llmzd:*`` value and which are secret, as the Pulumi language host provides them."""
+    from pulumi.runtime import config as runtime_config
+
+    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw = {key: value for key, value in merged.items() if key.startswith(f"{CONFIG_NAMESPACE}:")}
+    secret = {key for key in raw if runtime_config.is_config_secret(key)}
+    secret |= set(runtime_config.get_config_secret_keys_env())
+    return raw, secret
+
+
+def load_stack_config() -> tuple[ParsedConfig, StackSecrets]:
+    """Parse the running stack's config; secret values become Pulumi secret Outputs."""
+    import pulumi
+
+    raw, secret_keys = raw_config_from_pulumi()
+    parsed = parse_stack_config(raw, secret_keys)
+    hf_tokens = {
+        key: pulumi.Output.secret(raw[f"{CONFIG_NAMESPACE}:{key}"])
+        for key in set(parsed.hf_token_keys.values())
+    }
+    kubeconfig_raw = raw.get(f"{CONFIG_NAMESPACE}:{KUBECONFIG_KEY}")
+    kubeconfig = pulumi.Output.secret(kubeconfig_raw) if kubeconfig_raw else None
+    return parsed, StackSecrets(hf_tokens=hf_tokens, kubeconfig=kubeconfig)
+
+
+__all__ = [
+    "CONFIG_NAMESPACE",
+    "ParsedConfig",
+    "StackSecrets",
+    "load_stack_config",
+    "parse_stack_config",
+    "raw_config_from_pulumi",
+]
+

@@ -1,0 +1,91 @@
+"""Rules that relate several fields; each violation names the one key a user has to change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from llmzd_infra.config.errors import ConfigIssue
+from llmzd_infra.config.models import ModelDeployment
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# "<name>-preview" must itself stay a DNS-1123 label (63 chars).
+MAX_MODEL_NAME = 63 - len("-preview")
+# vLLM flags the Rollout sets itself; passing them again in extraArgs would silently fight the config.
+MANAGED_FLAGS = (
+    "--port", "--host", "--model", "--served-model-name", "--revision", "--dtype", "--max-model-len",
+    "--gpu-memory-utilization", "--tensor-parallel-size",
+)
+
+
+def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
+    key = f"llmzd:models[{index}]"
+    if not DNS_LABEL.match(model.name) or len(model.name) > MAX_MODEL_NAME:
+        yield ConfigIssue(
+            f"{key}.name", model.name,
+            f"a DNS-1123 label of at most {MAX_MODEL_NAME} chars: lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit",
+        )
+    yield from _image_issues(key, model)
+    drain = model.drain
+    needed = drain.pre_stop_seconds + drain.shutdown_margin_seconds
+    if drain.termination_grace_period_seconds <= needed:
+        yield ConfigIssue(
+            f"{key}.drain.terminationGracePeriodSeconds", drain.termination_grace_period_seconds,
+            f"more than drain.preStopSeconds + drain.shutdownMarginSeconds "
+            f"({drain.pre_stop_seconds} + {drain.shutdown_margin_seconds} = {needed})",
+        )
+    if model.blue_green.scale_down_delay_seconds < drain.pre_stop_seconds:
+        yield ConfigIssue(
+            f"{key}.blueGreen.scaleDownDelaySeconds", model.blue_green.scale_down_delay_seconds,
+            f"at least drain.preStopSeconds ({drain.pre_stop_seconds}) so old pods outlive their streams",
+        )
+    if model.gpus_per_replica < model.vllm.tensor_parallel_size:
+        yield ConfigIssue(
+            f"{key}.gpusPerReplica", model.gpus_per_replica,
+            f"at least vllm.tensorParallelSize ({model.vllm.tensor_parallel_size})",
+        )
+    preview = model.blue_green.preview_replica_count
+    if preview is not None and preview > model.replicas:
+        yield ConfigIssue(
+            f"{key}.blueGreen.previewReplicaCount", preview, f"at most replicas ({model.replicas})"
+        )
+    cache = model.model_cache
+    if cache.type == "pvc" and not cache.claim_name:
+        yield ConfigIssue(
+            f"{key}.modelCache.claimName", cache.claim_name,
+            "the name of an existing PersistentVolumeClaim when modelCache.type is 'pvc'",
+        )
+    for arg_index, arg in enumerate(model.vllm.extra_args):
+        flag = arg.split("=", 1)[0]
+        if flag in MANAGED_FLAGS:
+            yield ConfigIssue(
+                f"{key}.vllm.extraArgs[{arg_index}]", arg,
+                f"a flag llmzd does not manage; set {flag} through its own config key instead",
+            )
+
+
+def _image_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
+    image = model.image
+    if ":" in image.repository.rsplit("/", 1)[-1] or "@" in image.repository:
+        yield ConfigIssue(
+            f"{key}.image.repository", image.repository,
+            "a repository without a tag or digest; put the version in image.tag",
+        )
+    if image.tag in ("", "latest") or not re.match(r"^(sha256:[0-9a-f]{64}|[\w][\w.\-]{0,127})$", image.tag):
+        yield ConfigIssue(
+            f"{key}.image.tag", image.tag,
+            "a pinned image tag such as 'v0.11.0' or a 'sha256:<64 hex>' digest (not 'latest')",
+        )
+
+
+def unique_name_issues(names: list[tuple[int, str]]) -> Iterator[ConfigIssue]:
+    seen: dict[str, int] = {}
+    for index, name in names:
+        if name in seen:
+            yield ConfigIssue(
+                f"llmzd:models[{index}].name", name,
+                f"a name unique across models (models[{seen[name]}] already uses it)",
+            )
+        else:
+            seen[name] = index

@@ -1,0 +1,92 @@
+"""Run the same program ``pulumi up`` runs, under mocks, and sort what it registered into objects."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from llmzd_infra.config import ParsedConfig, parse_stack_config
+from llmzd_infra.render.mocks import RecordedResource, RecordingMocks
+from llmzd_infra.render.stack_file import SECRET_PLACEHOLDER
+
+HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
+DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    stack: str
+    parsed: ParsedConfig
+    objects: list[dict[str, Any]]
+    helm_releases: list[dict[str, Any]]
+    gates: list[RecordedResource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def render_program(raw_config: Mapping[str, str], secret_keys: Collection[str], stack: str) -> RenderResult:
+    """Validate config (raises ConfigError before anything runs), then run the program under mocks."""
+    parsed = parse_stack_config(raw_config, secret_keys)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="llmzd", stack=stack, preview=False)
+    pulumi.runtime.set_all_config(dict(raw_config), sorted(secret_keys))
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def program() -> pulumi.Output[Any]:
+        from llmzd_infra.program import run
+
+        built = run()
+        return pulumi.Output.from_input(built.outputs).apply(outputs.update)
+
+    program()
+    objects = [_kubernetes_object(r) for r in mocks.resources if _is_kubernetes_object(r.type)]
+    helm = [_helm_summary(r) for r in mocks.resources if r.type == HELM_RELEASE_TYPE]
+    gates = [r for r in mocks.resources if r.type == DYNAMIC_TYPE]
+    return RenderResult(stack, parsed, objects, helm, gates, outputs)
+
+
+def _is_kubernetes_object(resource_type: str) -> bool:
+    return (
+        resource_type.startswith("kubernetes:")
+        and resource_type != HELM_RELEASE_TYPE
+        and not resource_type.startswith("pulumi:providers:")
+    )
+
+
+def _kubernetes_object(resource: RecordedResource) -> dict[str, Any]:
+    obj = _plain(resource.inputs)
+    if obj.get("kind") == "Secret":
+        # Never write secret material to disk, even a placeholder-free test value.
+        for key in ("data", "stringData"):
+            if key in obj:
+                obj[key] = dict.fromkeys(obj[key], SECRET_PLACEHOLDER)
+    ordered = {key: obj.pop(key) for key in ("apiVersion", "kind", "metadata") if key in obj}
+    return {**ordered, **obj}
+
+
+def _helm_summary(resource: RecordedResource) -> dict[str, Any]:
+    inputs = _plain(resource.inputs)
+    return {
+        "name": inputs.get("name", resource.name),
+        "chart": inputs.get("chart"),
+        "repo": (inputs.get("repositoryOpts") or {}).get("repo"),
+        "version": inputs.get("version"),
+        "namespace": inputs.get("namespace"),
+        "createNamespace": inputs.get("createNamespace", False),
+        "values": inputs.get("values") or {},
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Mock inputs arrive through protobuf: integral numbers come back as floats, map order is lost."""
+    if isinstance(value, dict):
+        # Sorted keys: protobuf maps come back in arbitrary order, and renders must diff cleanly.
+        return {key: _plain(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
