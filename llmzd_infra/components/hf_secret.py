@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from llmzd_infra.components.options import child_options
 from llmzd_infra.naming import standard_labels
 from llmzd_infra.workload import HF_TOKEN_KEY
 
@@ -31,6 +32,8 @@ class HfTokenSecret(pulumi.ComponentResource):
             },
             type="Opaque",
             string_data={HF_TOKEN_KEY: pulumi.Output.secret(args.token)},
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stringData", "data"]),
+            opts=pulumi.ResourceOptions.merge(
+                child_options(self, opts), pulumi.ResourceOptions(additional_secret_outputs=["stringData", "data"])
+            ),
         )
         self.register_outputs({"name": args.secret_name})

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from llmzd_infra.components.options import child_options
 from llmzd_infra.naming import standard_labels
 
 
@@ -31,6 +32,6 @@ class ModelConfig(pulumi.ComponentResource):
                 "annotations": {"llmzd.io/config-hash": args.data_hash},
             },
             data=args.data,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.register_outputs({"name": args.config_map_name, "hash": args.data_hash})

@@ -9,6 +9,7 @@ import pulumi
 
 from llmzd_infra.components.hf_secret import HfTokenSecret, HfTokenSecretArgs
 from llmzd_infra.components.model_config import ModelConfig, ModelConfigArgs
+from llmzd_infra.components.options import child_options
 from llmzd_infra.components.rollout import VllmRollout, VllmRolloutArgs
 from llmzd_infra.components.services import ModelServices, ModelServicesArgs
 from llmzd_infra.config import ModelDeployment
@@ -31,7 +32,7 @@ class ModelServing(pulumi.ComponentResource):
         super().__init__("llmzd:index:ModelServing", name, None, opts)
         model = args.model
         names = ModelNames(model.name)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
 
         data = config_map_data(model)
         self.config = ModelConfig(
@@ -66,13 +67,15 @@ class ModelServing(pulumi.ComponentResource):
                 gates_enabled=model.gates.enabled,
                 max_unavailable=model.disruption_budget.max_unavailable,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*pod_dependencies, self.services]),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[*pod_dependencies, self.services])
+            ),
         )
-        self.gates = self._gates(args, names) if model.gates.enabled else None
+        self.gates = self._gates(args, names, child) if model.gates.enabled else None
         self.outputs = self._outputs(args, names)
         self.register_outputs(self.outputs)
 
-    def _gates(self, args: ModelServingArgs, names: ModelNames) -> Any:
+    def _gates(self, args: ModelServingArgs, names: ModelNames, child: pulumi.ResourceOptions) -> Any:
         from llmzd_infra.components.rollout_gates import RolloutGates, RolloutGatesArgs
 
         model = args.model
@@ -95,7 +98,7 @@ class ModelServing(pulumi.ComponentResource):
                 kubeconfig=args.kubeconfig,
                 kube_context=args.kube_context,
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.rollout, self.services]),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.rollout, self.services])),
         )
 
     def _outputs(self, args: ModelServingArgs, names: ModelNames) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from llmzd_infra.components.options import child_options
 from llmzd_infra.config import BlueGreenConfig
 from llmzd_infra.naming import GATES_ANNOTATION, ModelNames, selector_labels, standard_labels
 
@@ -48,7 +49,7 @@ class VllmRollout(pulumi.ComponentResource):
     def __init__(self, name: str, args: VllmRolloutArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmzd:index:VllmRollout", name, None, opts)
         names = ModelNames(args.model_name)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         self.rollout = k8s.apiextensions.CustomResource(
             names.rollout,
             api_version=ROLLOUT_API_VERSION,

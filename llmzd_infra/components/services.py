@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from llmzd_infra.components.options import child_options
 from llmzd_infra.naming import ModelNames, selector_labels, standard_labels
 
 
@@ -21,13 +22,16 @@ class ModelServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("llmzd:index:ModelServices", name, None, opts)
         names = ModelNames(args.model_name)
-        self.stable = self._service(names.stable_service, "stable", args)
-        self.preview = self._service(names.preview_service, "preview", args)
+        child = child_options(self, opts)
+        self.stable = self._service(names.stable_service, "stable", args, child)
+        self.preview = self._service(names.preview_service, "preview", args, child)
         self.stable_name = names.stable_service
         self.preview_name = names.preview_service
         self.register_outputs({"stable": self.stable_name, "preview": self.preview_name})
 
-    def _service(self, service_name: str, role: str, args: ModelServicesArgs) -> k8s.core.v1.Service:
+    def _service(
+        self, service_name: str, role: str, args: ModelServicesArgs, child: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Service:
         return k8s.core.v1.Service(
             service_name,
             metadata={
@@ -41,5 +45,5 @@ class ModelServices(pulumi.ComponentResource):
                 "selector": selector_labels(args.model_name),
                 "ports": [{"name": "http", "port": args.port, "targetPort": "http", "protocol": "TCP"}],
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
         )

@@ -1,4 +1,4 @@
-"""Pulumi mocks that record what the program registers instead of creating it."""
+"""Pulumi mocks that record what the program registers (with parents and dependencies) instead of creating it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime.mocks import MockMonitor
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,18 @@ class RecordedResource:
     type: str
     name: str
     inputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One RegisterResource call as the engine would receive it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    dependencies: tuple[str, ...]
+    custom: bool
 
 
 @dataclass
@@ -25,3 +38,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         return {}
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        self.registrations.append(Registration(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent,
+            dependencies=tuple(request.dependencies),
+            custom=bool(request.custom),
+        ))
+        return response

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 
 from llmzd_infra.config import ParsedConfig, parse_stack_config
-from llmzd_infra.render.mocks import RecordedResource, RecordingMocks
+from llmzd_infra.render.mocks import RecordedResource, RecordingMocks, RecordingMonitor, Registration
 from llmzd_infra.render.stack_file import SECRET_PLACEHOLDER
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -24,13 +24,15 @@ class RenderResult:
     helm_releases: list[dict[str, Any]]
     gates: list[RecordedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    registrations: list[Registration] = field(default_factory=list)
 
 
 def render_program(raw_config: Mapping[str, str], secret_keys: Collection[str], stack: str) -> RenderResult:
     """Validate config (raises ConfigError before anything runs), then run the program under mocks."""
     parsed = parse_stack_config(raw_config, secret_keys)
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="llmzd", stack=stack, preview=False)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project="llmzd", stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(dict(raw_config), sorted(secret_keys))
     outputs: dict[str, Any] = {}
 
@@ -45,7 +47,7 @@ def render_program(raw_config: Mapping[str, str], secret_keys: Collection[str], 
     objects = [_kubernetes_object(r) for r in mocks.resources if _is_kubernetes_object(r.type)]
     helm = [_helm_summary(r) for r in mocks.resources if r.type == HELM_RELEASE_TYPE]
     gates = [r for r in mocks.resources if r.type == DYNAMIC_TYPE]
-    return RenderResult(stack, parsed, objects, helm, gates, outputs)
+    return RenderResult(stack, parsed, objects, helm, gates, outputs, monitor.registrations)
 
 
 def _is_kubernetes_object(resource_type: str) -> bool:

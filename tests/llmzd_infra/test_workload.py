@@ -1,0 +1,128 @@
+"""The pod template: probes, drain, GPUs, volumes, secrets; and a revision that moves exactly with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmzd_infra.config import parse_stack_config
+from llmzd_infra.workload import config_map_data, pod_template, probe_source, revision_of
+from tests.support.stacks import REPO_ROOT, minimal_model, raw_config
+
+
+def model_of(**overrides: object):  # noqa: ANN201 - a ModelDeployment
+    return parse_stack_config(raw_config([minimal_model(**overrides)])).stack.models[0]
+
+
+def container_of(template: dict) -> dict:
+    return template["spec"]["containers"][0]
+
+
+def test_probes_exec_the_mounted_probe_with_seed_timings() -> None:
+    model = model_of(model={"id": "Qwen/Qwen2.5-0.5B-Instruct", "servedName": "qwen"}, port=8200)
+    container = container_of(pod_template(model, has_hf_token=False))
+    expected_command = [
+        "python3", "-I", "-S", "/etc/llmzd/probe/readiness_probe.py", "8200", "localhost", "--expect-model", "qwen",
+    ]
+    assert container["startupProbe"]["exec"]["command"] == expected_command
+    assert container["readinessProbe"]["exec"]["command"] == expected_command
+    startup = container["startupProbe"]
+    assert (startup["initialDelaySeconds"], startup["periodSeconds"], startup["timeoutSeconds"],
+            startup["failureThreshold"]) == (30, 10, 5, 60)
+    readiness = container["readinessProbe"]
+    assert (readiness["initialDelaySeconds"], readiness["periodSeconds"], readiness["timeoutSeconds"],
+            readiness["failureThreshold"]) == (5, 10, 5, 3)
+    assert container["livenessProbe"] == {
+        "httpGet": {"path": "/health", "port": "http"},
+        "initialDelaySeconds": 10, "periodSeconds": 30, "timeoutSeconds": 5, "failureThreshold": 3,
+    }
+    assert container["ports"] == [{"name": "http", "containerPort": 8200, "protocol": "TCP"}]
+    assert "8200" in container["args"]
+
+
+def test_probe_request_timeout_fits_the_kubelet_exec_timeout() -> None:
+    model = model_of(probes={"readiness": {"initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3,
+                                           "failureThreshold": 3}})
+    env = {item["name"]: item for item in container_of(pod_template(model, False))["env"]}
+    # Two requests (health, models) must finish inside timeoutSeconds=3.
+    assert float(env["READINESS_TIMEOUT"]["value"]) * 2 <= 3
+
+
+def test_drain_and_grace_follow_config() -> None:
+    model = model_of(drain={"preStopSeconds": 45, "terminationGracePeriodSeconds": 120})
+    template = pod_template(model, False)
+    assert template["spec"]["terminationGracePeriodSeconds"] == 120
+    assert container_of(template)["lifecycle"]["preStop"]["exec"]["command"] == ["/bin/sh", "-c", "sleep 45"]
+
+
+def test_gpu_limits_shm_cache_and_probe_volume() -> None:
+    model = model_of(gpusPerReplica=2, vllm={"tensorParallelSize": 2}, shmSize="4Gi",
+                     modelCache={"type": "pvc", "claimName": "hf-cache"})
+    template = pod_template(model, False)
+    container = container_of(template)
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    assert volumes["dshm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "4Gi"}
+    assert volumes["model-cache"]["persistentVolumeClaim"] == {"claimName": "hf-cache"}
+    assert volumes["llmzd-probe"]["configMap"]["name"] == "vllm-config"
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["dshm"]["mountPath"] == "/dev/shm"
+    assert mounts["llmzd-probe"] == {"name": "llmzd-probe", "mountPath": "/etc/llmzd/probe", "readOnly": True}
+
+
+def test_vllm_settings_come_from_the_config_map() -> None:
+    model = model_of(vllm={"dtype": "bfloat16", "maxModelLen": 8192, "extraArgs": ["--enable-prefix-caching"]},
+                     model={"id": "org/m", "revision": "abc123"})
+    container = container_of(pod_template(model, False))
+    data = config_map_data(model)
+    assert container["envFrom"] == [{"configMapRef": {"name": "vllm-config"}}]
+    assert data["LLMZD_DTYPE"] == "bfloat16" and data["LLMZD_MAX_MODEL_LEN"] == "8192"
+    assert data["LLMZD_MODEL_REVISION"] == "abc123"
+    args = container["args"]
+    assert args[0] == "$(LLMZD_MODEL_ID)" and container["command"] == ["vllm", "serve"]
+    assert args[args.index("--dtype") + 1] == "$(LLMZD_DTYPE)"
+    assert args[-1] == "--enable-prefix-caching"
+
+
+def test_config_map_carries_the_probe_source_byte_identical() -> None:
+    packaged = (REPO_ROOT / "probe" / "readiness_probe.py").read_bytes()
+    assert probe_source().encode() == packaged
+    assert config_map_data(model_of())["readiness_probe.py"].encode() == packaged
+    assert not Path(probe_source()).exists()  # the content, not a path
+
+
+def test_hf_token_comes_from_the_secret_only() -> None:
+    container = container_of(pod_template(model_of(), has_hf_token=True))
+    token_env = [e for e in container["env"] if e["name"] == "HF_TOKEN"]
+    assert token_env == [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "vllm-hf-token", "key": "token"}}}]
+    assert not [e for e in container_of(pod_template(model_of(), False))["env"] if e["name"] == "HF_TOKEN"]
+
+
+def test_revision_changes_exactly_when_the_pod_template_changes() -> None:
+    base = revision_of(pod_template(model_of(), False))
+    assert base == revision_of(pod_template(model_of(), False))
+    rolling_changes = [
+        {"image": {"tag": "v0.11.1"}},
+        {"model": {"id": "Qwen/Qwen2.5-1.5B-Instruct"}},
+        {"vllm": {"maxModelLen": 1024}},
+        {"resources": {"requests": {"cpu": "3"}}},
+        {"probes": {"modelSize": "large"}},
+        {"drain": {"preStopSeconds": 30, "terminationGracePeriodSeconds": 60}},
+        {"replicas": 1, "gpusPerReplica": 2},
+    ]
+    for change in rolling_changes:
+        assert revision_of(pod_template(model_of(**change), False)) != base, change
+    still = [
+        {"replicas": 3},
+        {"gates": {"enabled": False}},
+        {"blueGreen": {"scaleDownDelaySeconds": 120}},
+        {"disruptionBudget": {"maxUnavailable": 0}},
+    ]
+    for change in still:
+        assert revision_of(pod_template(model_of(**change), False)) == base, change
+
+
+def test_config_hash_annotation_tracks_config_map_data() -> None:
+    a = pod_template(model_of(), False)["metadata"]["annotations"]["llmzd.io/config-hash"]
+    b = pod_template(model_of(vllm={"gpuMemoryUtilization": 0.5}), False)["metadata"]["annotations"][
+        "llmzd.io/config-hash"]
+    assert a != b
