@@ -1,0 +1,103 @@
+"""Warnings for changes that can break consumers or a zero-downtime switch."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from llmzd_infra.plan.field_diff import under
+from llmzd_infra.plan.objects import Change, ObjectChange
+from llmzd_infra.plan.render_dir import RenderedStack
+from llmzd_infra.plan.rollouts import ModelPlan, Status
+
+
+@dataclass(frozen=True)
+class PlanWarning:
+    code: str
+    subject: str
+    message: str
+
+
+def plan_warnings(
+    base: RenderedStack, head: RenderedStack, objects: Sequence[ObjectChange], models: Sequence[ModelPlan]
+) -> list[PlanWarning]:
+    warnings = [*_service_warnings(objects), *_namespace_warnings(base, head, objects)]
+    for plan in models:
+        warnings += _model_warnings(base, plan)
+    budget = _gpu_budget_warning(head, models)
+    if budget:
+        warnings.append(budget)
+    warnings += [
+        PlanWarning("policy", f"{v.get('kind')}/{v.get('name')}", f"{v.get('policy')}: {v.get('message')}")
+        for v in head.violations
+        if v.get("level") == "mandatory"
+    ]
+    return warnings
+
+
+def _service_warnings(objects: Sequence[ObjectChange]) -> list[PlanWarning]:
+    warnings = []
+    for change in objects:
+        if change.ref.kind != "Service" or change.change not in (Change.CHANGED, Change.REPLACED):
+            continue
+        for prefix, what in (("spec.selector", "selector"), ("spec.ports", "ports")):
+            fields = [f.path for f in change.fields if under(f.path, prefix)]
+            if fields:
+                warnings.append(PlanWarning(
+                    f"service-{what}", str(change.ref),
+                    f"{what} change ({', '.join(fields)}) breaks clients and the Rollout's traffic switch",
+                ))
+    return warnings
+
+
+def _namespace_warnings(
+    base: RenderedStack, head: RenderedStack, objects: Sequence[ObjectChange]
+) -> list[PlanWarning]:
+    if base.namespace != head.namespace:
+        return [PlanWarning(
+            "namespace", f"{base.namespace} → {head.namespace}",
+            "namespace change replaces every namespaced object: pods are deleted and created without a "
+            "blue/green switch, and in-cluster URLs change",
+        )]
+    warnings = []
+    for change in objects:
+        old = change.previous
+        if change.change is Change.REPLACED and old is not None and old.namespace != change.ref.namespace:
+            message = f"moves from namespace {old.namespace or '(cluster)'}: replaced, not updated"
+            warnings.append(PlanWarning("namespace", str(change.ref), message))
+    return warnings
+
+
+def _model_warnings(base: RenderedStack, plan: ModelPlan) -> list[PlanWarning]:
+    if plan.status is Status.REMOVED:
+        return []
+    model, warnings = plan.model, []
+    if model.auto_promotion and not model.gates:
+        before = base.models.get(plan.name)
+        newly = before is None or not before.auto_promotion or bool(before.gates)
+        state = "turned on" if newly else "on"
+        warnings.append(PlanWarning(
+            "auto-promotion", plan.name,
+            f"auto-promotion {state} without gates: a revision that starts but fails takes all traffic",
+        ))
+    longest = model.longest_stream_seconds
+    if longest is not None and model.drain_seconds < longest:
+        warnings.append(PlanWarning(
+            "drain", plan.name,
+            f"preStop drain {model.drain_seconds}s is shorter than the longest expected stream {longest}s: "
+            "streams still open at scale-down are cut",
+        ))
+    return warnings
+
+
+def _gpu_budget_warning(head: RenderedStack, models: Sequence[ModelPlan]) -> PlanWarning | None:
+    if head.gpu_budget is None:
+        return None
+    needed = sum(plan.gpus_during_switch for plan in models)
+    if needed <= head.gpu_budget:
+        return None
+    return PlanWarning(
+        "gpu-budget", f"stack {head.stack}",
+        f"{needed} GPUs needed during the switch exceed the cluster budget of {head.gpu_budget}: preview "
+        "pods stay Pending and the rollout stalls; lower previewReplicas or roll models one at a time",
+    )
