@@ -1,0 +1,1 @@
+"""Streaming load generator, no-downtime verifier and smoke checks for vLLM's OpenAI-compatible API."""

@@ -9,7 +9,7 @@ from llmzd_infra.workload import config_map_data, pod_template, probe_source, re
 from tests.support.stacks import REPO_ROOT, minimal_model, raw_config
 
 
-def model_of(**overrides: object):  # noqa: ANN201 - a ModelDeployment
+def model_of(**overrides: object):
     return parse_stack_config(raw_config([minimal_model(**overrides)])).stack.models[0]
 
 

@@ -89,7 +89,11 @@ def test_startup_timing_derives_from_size(probes: dict, expected: tuple[int, int
         ({"image": {"repository": "vllm/vllm-openai:latest"}}, "llmzd:models[0].image.repository", "without a tag"),
         ({"vllm": {"extraArgs": ["--port=9000"]}}, "llmzd:models[0].vllm.extraArgs[0]", "--port"),
         ({"modelCache": {"type": "pvc"}}, "llmzd:models[0].modelCache.claimName", "existing PersistentVolumeClaim"),
-        ({"blueGreen": {"previewReplicaCount": 3}}, "llmzd:models[0].blueGreen.previewReplicaCount", "at most replicas"),
+        (
+            {"blueGreen": {"previewReplicaCount": 3}},
+            "llmzd:models[0].blueGreen.previewReplicaCount",
+            "at most replicas",
+        ),
         ({"replicass": 2}, "llmzd:models[0].replicass", "no such key"),
         ({"vllm": {"gpuMemoryUtilization": 1.5}}, "llmzd:models[0].vllm.gpuMemoryUtilization", "less than or equal"),
     ],

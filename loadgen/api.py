@@ -1,0 +1,75 @@
+"""The slice of vLLM's OpenAI-compatible API the load generator speaks: URLs, payloads, model discovery."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+EXCERPT_CHARS = 200
+
+
+class Endpoint(StrEnum):
+    COMPLETIONS = "completions"
+    CHAT = "chat"
+
+    @property
+    def path(self) -> str:
+        return "/v1/completions" if self is Endpoint.COMPLETIONS else "/v1/chat/completions"
+
+
+class ServerError(RuntimeError):
+    """The server could not be used at all (unreachable, or answered something unusable) before load began."""
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Append an API path to a base URL that may carry a path prefix (e.g. a Kubernetes service proxy)."""
+    return base_url.rstrip("/") + path
+
+
+def build_payload(
+    endpoint: Endpoint, model: str, prompt: str, max_tokens: int, *, stream: bool
+) -> dict[str, Any]:
+    payload: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "stream": stream}
+    if endpoint is Endpoint.COMPLETIONS:
+        payload["prompt"] = prompt
+    else:
+        payload["messages"] = [{"role": "user", "content": prompt}]
+    if stream:
+        # Ask for the final usage chunk so token counts come from the server, not from chunk counting.
+        payload["stream_options"] = {"include_usage": True}
+    return payload
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def describe_transport_error(exc: BaseException) -> str:
+    """One line naming the failure, without the request URL (a proxy URL may carry credentials)."""
+    message = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {excerpt(message, 160)}"
+
+
+async def first_model_id(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> str:
+    """Return the first model id served at base_url, or raise ServerError saying why there is none."""
+    url = join_url(base_url, "/v1/models")
+    try:
+        response = await client.get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"GET /v1/models failed: {describe_transport_error(exc)}") from exc
+    if response.status_code != 200:
+        raise ServerError(f"GET /v1/models returned HTTP {response.status_code}: {excerpt(response.text)}")
+    try:
+        data = response.json()["data"]
+        model_id = data[0]["id"]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ServerError(
+            "GET /v1/models returned no usable model id (pass --model to choose one): "
+            f"{excerpt(response.text)}"
+        ) from exc
+    if not isinstance(model_id, str) or not model_id:
+        raise ServerError(f"GET /v1/models returned an empty model id: {excerpt(response.text)}")
+    return model_id

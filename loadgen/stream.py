@@ -1,0 +1,133 @@
+"""Send one streaming completion and record what happened to it, failure included, without retrying."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from time import perf_counter
+from typing import Any
+
+import httpx
+
+from loadgen.api import describe_transport_error, excerpt
+from loadgen.records import Failure, RequestRecord
+from loadgen.sse import SSEParser
+
+ERROR_BODY_BYTES = 2048
+
+
+def classify_status(status: int) -> Failure:
+    if 500 <= status <= 599:
+        return Failure.HTTP_5XX
+    if 400 <= status <= 499:
+        return Failure.HTTP_4XX
+    return Failure.HTTP_OTHER
+
+
+async def stream_request(
+    client: httpx.AsyncClient,
+    url: str,
+    payload: dict[str, Any],
+    record: RequestRecord,
+    *,
+    origin: float,
+    timeout: float,
+) -> None:
+    """Run one request, filling `record` in place (times relative to `origin`, a perf_counter value).
+
+    Cancellation propagates after `record.end` is set, so the caller can mark the record cancelled.
+    """
+    try:
+        async with asyncio.timeout(timeout), client.stream("POST", url, json=payload) as response:
+            record.status = response.status_code
+            if response.status_code != 200:
+                record.failure = classify_status(response.status_code)
+                body = await _read_excerpt(response)
+                record.detail = f"HTTP {response.status_code}: {body}"
+                return
+            await _consume_stream(response, record, origin)
+    except (TimeoutError, httpx.TimeoutException):
+        record.failure = Failure.TIMEOUT
+        record.detail = f"no complete response within {timeout:g}s"
+    except httpx.ConnectError as exc:
+        record.failure = Failure.CONNECT_ERROR
+        record.detail = describe_transport_error(exc)
+    except httpx.TransportError as exc:
+        # After a 200 the stream was cut; before any status the server dropped or garbled the connection.
+        record.failure = Failure.STREAM_CUT if record.status is not None else Failure.PROTOCOL_ERROR
+        record.detail = describe_transport_error(exc)
+    finally:
+        record.end = perf_counter() - origin
+
+
+async def _read_excerpt(response: httpx.Response) -> str:
+    received = b""
+    async for chunk in response.aiter_bytes():
+        received += chunk
+        if len(received) >= ERROR_BODY_BYTES:
+            break
+    return excerpt(received[:ERROR_BODY_BYTES].decode("utf-8", errors="replace"))
+
+
+async def _consume_stream(response: httpx.Response, record: RequestRecord, origin: float) -> None:
+    parser = SSEParser()
+    last_token_at = 0.0
+    itl = record.itl
+    async for chunk in response.aiter_bytes():
+        # One timestamp per network read: tokens arriving in the same read really did arrive together.
+        now = perf_counter() - origin
+        for event in parser.feed(chunk):
+            data = event.data
+            if data == "[DONE]":
+                record.done = True
+                continue
+            if record.done:
+                continue
+            try:
+                has_token = _apply_chunk(json.loads(data), record)
+            except (ValueError, TypeError, AttributeError):
+                record.failure = Failure.MALFORMED_CHUNK
+                record.detail = f"unparseable SSE data: {excerpt(data, 120)}"
+                return
+            if record.failure is not None:
+                return
+            if has_token:
+                if record.ttft is None:
+                    record.ttft = now - record.start
+                else:
+                    itl.append(now - last_token_at)
+                last_token_at = now
+                record.token_chunks += 1
+    if not record.done:
+        record.failure = Failure.STREAM_CUT
+        record.detail = f"stream ended before [DONE] after {record.token_chunks} token chunks"
+
+
+def _apply_chunk(chunk: Any, record: RequestRecord) -> bool:
+    """Fold one decoded SSE payload into the record; return whether it carried output text.
+
+    Raises TypeError/AttributeError for payloads that are JSON but not an OpenAI chunk.
+    """
+    if not isinstance(chunk, dict):
+        raise TypeError("SSE payload is not a JSON object")
+    if "error" in chunk:
+        record.failure = Failure.STREAM_ERROR
+        record.detail = f"error event in stream: {excerpt(json.dumps(chunk['error']), 160)}"
+        return False
+    usage = chunk.get("usage")
+    if usage:
+        completion_tokens = usage.get("completion_tokens")
+        if isinstance(completion_tokens, int):
+            record.usage_tokens = completion_tokens
+    has_token = False
+    for choice in chunk.get("choices") or ():
+        text = choice.get("text")
+        if text is None:
+            delta = choice.get("delta")
+            text = delta.get("content") if delta else None
+        if text:
+            has_token = True
+        reason = choice.get("finish_reason")
+        if reason:
+            record.finish_reason = reason
+    return has_token
