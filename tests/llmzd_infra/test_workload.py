@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from llmzd_infra.config import parse_stack_config
 from llmzd_infra.workload import config_map_data, pod_template, probe_source, revision_of
 from tests.support.stacks import REPO_ROOT, minimal_model, raw_config
@@ -87,7 +85,6 @@ def test_config_map_carries_the_probe_source_byte_identical() -> None:
     packaged = (REPO_ROOT / "probe" / "readiness_probe.py").read_bytes()
     assert probe_source().encode() == packaged
     assert config_map_data(model_of())["readiness_probe.py"].encode() == packaged
-    assert not Path(probe_source()).exists()  # the content, not a path
 
 
 def test_hf_token_comes_from_the_secret_only() -> None:

@@ -300,7 +300,8 @@ class FakeVllm:
                 await writer.drain()
                 await asyncio.sleep(0.2)
         elif kind == "huge":
-            headers = {**self.base_headers("application/json"), "content-length": str(HUGE_BODY_BYTES)}
+            # No content-length: the body ends only when the connection does, so a client must cap its reads.
+            headers = {**self.base_headers("application/json"), "connection": "close"}
             writer.write(head(200, headers) + b'{"object": "list", "data": [')
             block = b'{"id": "x"},' * 8192
             sent = 0

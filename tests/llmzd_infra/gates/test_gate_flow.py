@@ -81,7 +81,9 @@ def test_auto_promotion_sends_nothing_but_still_waits_and_checks(
 
 
 def test_never_ready_times_out_aborts_and_never_promotes(fake_kube_api: FakeKubeAPI, fake_vllm: FakeVllm) -> None:
-    with fake_world(fake_kube_api, fake_vllm, blue_green_rollout(), new_phase="loading"):
+    # The controller pauses at its first poll, so the message's phase does not depend on how many polls fit in 0.6 s.
+    rollout = blue_green_rollout(lagging_polls=0, progressing_polls=0)
+    with fake_world(fake_kube_api, fake_vllm, rollout, new_phase="loading"):
         props = all_props(fake_kube_api, gate_args(), readiness_timeout=0.6)
         message = expect_failure("readiness", props["readiness"], fake_kube_api)
     assert f'model "chat", revision {NEW_REVISION}, step "readiness (preview)"' in message
