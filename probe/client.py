@@ -52,9 +52,23 @@ def _transport_reason(exc: httpx.TransportError, timeout_s: float) -> str:
         return f"timed out after {timeout_s:g}s"
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect: {excerpt(exc) or type(exc).__name__}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection closed or reset mid-response: {excerpt(exc)}"
-    return f"{type(exc).__name__}: {excerpt(exc)}"
+    if _caused_by_reset(exc):
+        return "connection reset by the server"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return f"connection closed mid-response{': ' + excerpt(exc) if str(exc) else ''}"
+    return f"{type(exc).__name__}: {excerpt(exc) or 'no detail'}"
+
+
+def _caused_by_reset(exc: BaseException) -> bool:
+    """httpx wraps the socket error; the reset shows only in the chain of causes."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionResetError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def _get(client: httpx.AsyncClient, url: str, timeout_s: float) -> tuple[int, bytes]:

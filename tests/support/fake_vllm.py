@@ -37,6 +37,7 @@ import struct
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,7 @@ class Knobs:
     models_response: str = "normal"
     health_status: int = 200
     misbehave: str = ""
+    misbehave_path: str = ""  # empty: every path misbehaves
     drain_limit_s: float = 30.0
 
     def check(self) -> None:
@@ -124,7 +126,12 @@ async def read_request(reader: asyncio.StreamReader) -> Request | None:
             break
         name, _, value = header.decode("latin-1").partition(":")
         headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length") or 0)
+    try:
+        length = int(headers.get("content-length") or 0)
+    except ValueError as exc:
+        raise BadRequest(f"bad content-length {headers['content-length'][:80]!r}") from exc
+    if length < 0:
+        raise BadRequest(f"negative content-length {length}")
     if length > MAX_BODY_BYTES:
         raise BadRequest(f"body of {length} bytes is over {MAX_BODY_BYTES}")
     body = await reader.readexactly(length) if length else b""
@@ -153,6 +160,7 @@ class FakeVllm:
         self.request_ids = 0
         self.draining = False
         self.idle: set[asyncio.StreamWriter] = set()
+        self.open: set[asyncio.StreamWriter] = set()
         self.sock: socket.socket | None = None
         self.server: asyncio.Server | None = None
         self.done = asyncio.Event()
@@ -203,7 +211,9 @@ class FakeVllm:
 
     async def _finish_drain(self) -> None:
         deadline = time.monotonic() + self.knobs.drain_limit_s
-        while self.stats.in_flight and time.monotonic() < deadline:
+        # Wait for the answers and then for their connections to close, so the last bytes of a finished answer
+        # leave the process (not stay in a transport buffer) before it exits.
+        while (self.stats.in_flight or self.open) and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         self.done.set()
 
@@ -211,6 +221,7 @@ class FakeVllm:
 
     async def serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.stats.connections += 1
+        self.open.add(writer)
         try:
             while not self.draining:
                 self.idle.add(writer)
@@ -224,12 +235,17 @@ class FakeVllm:
                 if not keep_alive or request.headers.get("connection", "").lower() == "close":
                     break
         except BadRequest as exc:
-            await self.send_json(writer, 400, vllm_shapes.error(str(exc), "BadRequestError", 400), keep_alive=False)
+            with suppress(ConnectionError, OSError):
+                error = vllm_shapes.error(str(exc), "BadRequestError", 400)
+                await self.send_json(writer, 400, error, keep_alive=False)
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
         finally:
             if not writer.is_closing():
                 writer.close()
+            with suppress(Exception):
+                await writer.wait_closed()
+            self.open.discard(writer)
 
     def base_headers(self, content_type: str) -> dict[str, str]:
         return {"content-type": content_type, "x-fake-revision": self.knobs.revision, "server": "fake-vllm"}
@@ -251,7 +267,7 @@ class FakeVllm:
         self.stats.by_path[request.path] = self.stats.by_path.get(request.path, 0) + 1
         self.stats.in_flight += 1
         try:
-            if self.knobs.misbehave:
+            if self.knobs.misbehave and self.knobs.misbehave_path in ("", request.path):
                 await self.misbehave(writer)
                 return False
             route = self.routes().get((request.method, request.path))
