@@ -170,7 +170,10 @@ class FakeVllm:
     def reserve(self, port: int) -> int:
         # A bound socket that does not listen refuses connections, like a port nothing has opened yet.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if port:
+            # Only for a fixed port (restarts across TIME_WAIT): with port 0 it would let the kernel hand out
+            # a port another reserved-but-not-listening server already holds.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
         sock.setblocking(False)
         self.sock = sock
