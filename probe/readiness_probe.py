@@ -8,17 +8,22 @@ expect when the flag is not given. Exit 0 when ready, 1 when not (or on a usage 
 ``readiness_probe: ...``, which Kubernetes shows in the pod's events.
 
 Runs on the Python standard library alone (the vllm/vllm-openai image has python3 but none of our packages)
-and imports as little as it can, since kubelet starts it every few seconds in every pod. The same rules
-(``judge_health``, ``judge_models``) serve the async API in ``probe/client.py``.
+and imports as little as it can, since kubelet starts it every few seconds in every pod: the C modules behind
+``socket`` and ``json`` are used directly, because the Python wrappers pull in ``re`` and ``enum``, which would
+double the cost of a run (``benchmarks/probe_bench.py`` measures it). The same rules (``judge_health``,
+``judge_models``) serve the async API in ``probe/client.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import socket
+import _socket
 import sys
 import time
+
+try:
+    from _json import make_scanner as _make_json_scanner
+except ImportError:  # not CPython: the json package is slower to import but equivalent
+    _make_json_scanner = None
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: it costs start-up in every probe run
@@ -50,6 +55,34 @@ class NotReady(Exception):
 # -- the rules, shared with probe/client.py ---------------------------------------------------------------
 
 
+class _JSONSettings:
+    """What json.JSONDecoder hands the C scanner: plain JSON, no hooks."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float
+    memo: dict[str, str] = {}
+
+
+def parse_json(text: str) -> object:
+    """json.loads for one document; raises ValueError for anything that is not exactly one JSON value."""
+    if _make_json_scanner is None:
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip())
+    try:
+        value, end = _make_json_scanner(_JSONSettings)(text, start)
+    except StopIteration:
+        raise ValueError("no JSON value") from None
+    if text[end:].strip():
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
 def judge_health(status: int) -> str | None:
     """None when /health says the server is up, else why not."""
     return None if status == 200 else f"HTTP {status}"
@@ -67,8 +100,8 @@ def judge_models(
     if status != 200:
         return (), f"HTTP {status}: {excerpt(body.decode('utf-8', 'replace'))}"
     try:
-        document = json.loads(body)
-    except ValueError:
+        document = parse_json(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return (), f"invalid JSON: {excerpt(body.decode('utf-8', 'replace'), 60)!r}"
     data = document.get("data") if isinstance(document, dict) else None
     if not isinstance(data, list):
@@ -86,7 +119,7 @@ def judge_models(
 # -- one HTTP/1.1 GET with a hard deadline ------------------------------------------------------------------
 
 
-def _recv(sock: socket.socket, deadline: float, timeout_s: float) -> bytes:
+def _recv(sock: _socket.socket, deadline: float, timeout_s: float) -> bytes:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise NotReady(f"timed out after {timeout_s:g}s")
@@ -118,17 +151,37 @@ def _dechunk(raw: bytearray) -> bytes | None:
         position = start + size + 2
 
 
+def connect(host: str, port: int, deadline: float, timeout_s: float) -> _socket.socket:
+    """A connected socket to the first address of host that accepts (localhost may be ::1, then 127.0.0.1)."""
+    try:
+        # A bytes host skips the idna codec, another import on every run.
+        addresses = _socket.getaddrinfo(host.encode(), port, _socket.AF_UNSPEC, _socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise NotReady(f"cannot connect to {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+    failure: NotReady | None = None
+    for family, kind, proto, _, address in addresses:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        sock = _socket.socket(family, kind, proto)
+        sock.settimeout(remaining)
+        try:
+            sock.connect(address)
+            return sock
+        except TimeoutError:
+            failure = NotReady(f"connect timed out after {timeout_s:g}s")
+        except ConnectionRefusedError:
+            failure = NotReady(f"connection refused on {host}:{port}")
+        except OSError as exc:
+            failure = NotReady(f"cannot connect to {host}:{port}: {exc.strerror or exc}")
+        sock.close()
+    raise failure or NotReady(f"connect timed out after {timeout_s:g}s")
+
+
 def http_get(host: str, port: int, path: str, timeout_s: float) -> tuple[int, bytes]:
     """(status, body) of GET path; raises NotReady on any failure. The whole request ends within timeout_s."""
     deadline = time.monotonic() + timeout_s
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout_s)
-    except TimeoutError:
-        raise NotReady(f"connect timed out after {timeout_s:g}s") from None
-    except ConnectionRefusedError:
-        raise NotReady(f"connection refused on {host}:{port}") from None
-    except OSError as exc:
-        raise NotReady(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from None
+    sock = connect(host, port, deadline, timeout_s)
     try:
         request = f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
         sock.sendall(request.encode("ascii"))
@@ -237,11 +290,21 @@ def parse_args(argv: list[str], environ: Mapping[str, str]) -> tuple[str, int, f
     return host, int(port_text), timeout_s, expected_model
 
 
+def _process_environ() -> Mapping[str, str]:
+    try:
+        import posix  # os.environ without importing os (and its own imports)
+    except ImportError:
+        import os
+
+        return os.environ
+    return {key.decode(): value.decode(errors="replace") for key, value in posix.environ.items()}
+
+
 def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     started = time.monotonic()
     try:
         host, port, timeout_s, expected_model = parse_args(
-            sys.argv[1:] if argv is None else argv, os.environ if environ is None else environ
+            sys.argv[1:] if argv is None else argv, _process_environ() if environ is None else environ
         )
     except UsageError as problem:
         print(f"{PREFIX} usage error: {problem} ({USAGE})", flush=True)
