@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from probe import readiness_probe
 from probe.readiness_probe import judge_models
 from tests.loadgen.helpers import free_port
 
@@ -167,3 +171,28 @@ def test_models_rule(body: bytes, expected: str | None, ids: tuple[str, ...], re
 def test_models_rule_reports_a_non_200_with_the_body_excerpt() -> None:
     ids, reason = judge_models(404, b'{"detail": "Not Found"}')
     assert ids == () and reason == 'HTTP 404: {"detail": "Not Found"}'
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=json_values, padding=st.sampled_from(["", " ", "\n\t "]))
+def test_parse_json_agrees_with_the_json_module(value: object, padding: str) -> None:
+    text = padding + json.dumps(value) + padding
+    assert readiness_probe.parse_json(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "{", '{"a": 1} x', "[1,]", "nul", '"unterminated', "{'a': 1}"])
+@pytest.mark.parametrize("scanner", ["c-scanner", "json-module"])
+def test_parse_json_rejects_what_json_rejects(text: str, scanner: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if scanner == "json-module":
+        monkeypatch.setattr(readiness_probe, "_make_json_scanner", None)
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(ValueError):
+        readiness_probe.parse_json(text)
