@@ -33,13 +33,22 @@ class LlmzdStack(pulumi.ComponentResource):
         provider = self._kubernetes_provider(args)
         child = pulumi.ResourceOptions(parent=self, providers=[provider] if provider else None)
 
+        # With renderYamlToDirectory nothing reaches a cluster: the provider cannot render Helm releases
+        # (pulumi-kubernetes#1716) and the gates have no rollout to watch, so both are left out.
+        rendering_only = stack.cluster.render_yaml_to_directory is not None
+        if rendering_only:
+            pulumi.log.warn(
+                "llmzd:renderYamlToDirectory is set: writing manifests only; the Helm add-ons (NVIDIA device "
+                "plugin, Argo Rollouts) and the rollout gates are skipped"
+            )
+
         self.device_plugin: NvidiaDevicePlugin | None = None
-        if stack.addons.nvidia_device_plugin.install:
+        if stack.addons.nvidia_device_plugin.install and not rendering_only:
             self.device_plugin = NvidiaDevicePlugin(
                 "nvidia-device-plugin", _addon_args(stack.addons.nvidia_device_plugin), opts=child
             )
         self.argo_rollouts: ArgoRollouts | None = None
-        if stack.addons.argo_rollouts.install:
+        if stack.addons.argo_rollouts.install and not rendering_only:
             self.argo_rollouts = ArgoRollouts("argo-rollouts", _addon_args(stack.addons.argo_rollouts), opts=child)
         self.namespace = ServingNamespace(stack.namespace, ServingNamespaceArgs(stack.namespace), opts=child)
 
@@ -57,6 +66,7 @@ class LlmzdStack(pulumi.ComponentResource):
                     hf_token=args.secrets.hf_tokens[token_key] if token_key else None,
                     kubeconfig=args.secrets.kubeconfig,
                     kube_context=stack.cluster.kube_context,
+                    run_gates=not rendering_only,
                 ),
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=serving_dependencies)),
             )

@@ -25,6 +25,8 @@ class ModelServingArgs:
     # Where the stack's Kubernetes API access comes from, for the gates (secret, or the default lookup).
     kubeconfig: pulumi.Input[str] | None = None
     kube_context: str | None = None
+    # False when the stack only renders manifests: there is no rollout for the gates to wait on.
+    run_gates: bool = True
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -71,7 +73,7 @@ class ModelServing(pulumi.ComponentResource):
                 child, pulumi.ResourceOptions(depends_on=[*pod_dependencies, self.services])
             ),
         )
-        self.gates = self._gates(args, names, child) if model.gates.enabled else None
+        self.gates = self._gates(args, names, child) if model.gates.enabled and args.run_gates else None
         self.outputs = self._outputs(args, names)
         self.register_outputs(self.outputs)
 

@@ -8,6 +8,16 @@ from typing import Any
 _MAX_VALUE_CHARS = 60
 
 
+class _NotSet:
+    """The value of a required key that is absent: shown as ``got nothing``, not as its parent object."""
+
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+NOT_SET: Any = _NotSet()
+
+
 @dataclass(frozen=True)
 class ConfigIssue:
     path: str
@@ -21,11 +31,22 @@ class ConfigIssue:
         return f"{self.path}: got {shown}; expected {self.expected}"
 
 
+def unique_issues(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Each message once, in first-seen order (values may be unhashable dicts, so compare the text)."""
+    seen: set[str] = set()
+    unique = []
+    for issue in issues:
+        if str(issue) not in seen:
+            seen.add(str(issue))
+            unique.append(issue)
+    return unique
+
+
 class ConfigError(ValueError):
     """Every violation in the stack config, reported together before any resource is created."""
 
     def __init__(self, issues: list[ConfigIssue]) -> None:
-        self.issues = tuple(issues)
+        self.issues = tuple(unique_issues(issues))
         lines = "\n".join(f"  - {issue}" for issue in self.issues)
         count = len(self.issues)
         super().__init__(

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import copy
 import json
+import re
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
-from llmzd_infra.config.errors import ConfigError, ConfigIssue
+from llmzd_infra.config.errors import NOT_SET, ConfigError, ConfigIssue
 from llmzd_infra.config.models import AddonsConfig, ClusterAccess, ModelDeployment, StackConfig
-from llmzd_infra.config.rules import DNS_LABEL, model_issues, unique_name_issues
+from llmzd_infra.config.repair import with_required_placeholders, without
+from llmzd_infra.config.rules import DNS_LABEL, MAX_LABEL, model_issues, unique_name_issues
 
 CONFIG_NAMESPACE = "llmzd"
 DEFAULT_HF_TOKEN_KEY = "hfToken"
 KUBECONFIG_KEY = "kubeconfig"
 _MAX_PRUNE_ROUNDS = 3
 _PLAIN_KEYS = ("namespace", "addons", "models", "kubeContext", "renderYamlToDirectory", "gpuBudget")
+# Strict: `true` is not a GPU count (pydantic's lax mode would read it as 1).
+GpuBudget = Annotated[int, Field(ge=0, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
     namespace = values.get("namespace", "llm-serving")
     addons = _parse("addons", values.get("addons"), AddonsConfig, issues, default=AddonsConfig())
     models = _parse_models(values.get("models"), issues)
-    gpu_budget = _parse("gpuBudget", values.get("gpuBudget"), int | None, issues, default=None)
+    gpu_budget = _parse("gpuBudget", values.get("gpuBudget"), GpuBudget, issues, default=None)
     cluster = ClusterAccess(
         kube_context=values.get("kubeContext") or None,
         has_kubeconfig=bool(values.get(KUBECONFIG_KEY)),
@@ -55,6 +58,12 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
     )
     if values.get(KUBECONFIG_KEY) and KUBECONFIG_KEY not in secret_names:
         issues.append(_not_secret(KUBECONFIG_KEY))
+    if cluster.render_yaml_to_directory and cluster.has_kubeconfig:
+        issues.append(ConfigIssue(
+            "llmzd:renderYamlToDirectory", cluster.render_yaml_to_directory,
+            "no llmzd:kubeconfig alongside it: the Kubernetes provider rejects both together, since rendering "
+            "writes YAML instead of talking to a cluster (`pulumi config rm llmzd:kubeconfig`)",
+        ))
 
     hf_token_keys: dict[str, str] = {}
     for index, model in models:
@@ -75,21 +84,24 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
     referenced = {model.hf_token_key for _, model in models if model.hf_token_key}
     for name in sorted(set(values) - known - referenced):
         issues.append(ConfigIssue(
-            f"llmzd:{name}", "(set)",
+            _key_path("", (name,)), "(set)",
             f"one of the known keys ({', '.join(sorted((*_PLAIN_KEYS, KUBECONFIG_KEY)))}) or a token key "
             "named by a model's hfTokenKey; remove it with `pulumi config rm`",
         ))
 
-    if not DNS_LABEL.match(str(namespace)):
-        issues.append(ConfigIssue("llmzd:namespace", namespace, "a DNS-1123 label such as 'llm-serving'"))
+    if not DNS_LABEL.match(str(namespace)) or len(str(namespace)) > MAX_LABEL:
+        issues.append(ConfigIssue(
+            "llmzd:namespace", namespace, f"a DNS-1123 label of at most {MAX_LABEL} chars such as 'llm-serving'"
+        ))
 
     stack: StackConfig | None = None
     if not issues:
         try:
-            stack = StackConfig(
-                namespace=namespace, addons=addons, models=[m for _, m in models],
-                cluster=cluster, gpu_budget=gpu_budget,
-            )
+            # By alias, so a violation caught only here still names the camelCase key the user sets.
+            stack = StackConfig.model_validate({
+                "namespace": namespace, "addons": addons, "models": [m for _, m in models],
+                "cluster": cluster, "gpuBudget": gpu_budget,
+            })
         except ValidationError as error:
             issues.extend(_pydantic_issues("", error, values))
     if stack is None or issues:
@@ -112,44 +124,41 @@ def _parse_models(text: str | None, issues: list[ConfigIssue]) -> list[tuple[int
         issues.append(ConfigIssue("llmzd:models", items, "a non-empty list of model objects"))
         return []
     parsed: list[tuple[int, ModelDeployment]] = []
+    named: list[tuple[int, str]] = []
     for index, item in enumerate(items):
-        model = _validate_model(index, item, issues)
-        if model is not None:
-            issues.extend(model_issues(index, model))
-            parsed.append((index, model))
-    issues.extend(unique_name_issues([(index, model.name) for index, model in parsed]))
+        model, reported = _validate_model(index, item, issues)
+        if model is None:
+            continue
+        # Rules on a model repaired with defaults must not repeat a key its shape check already reported.
+        issues.extend(issue for issue in model_issues(index, model) if issue.path not in reported)
+        parsed.append((index, model))
+        if f"llmzd:models[{index}].name" not in reported:
+            named.append((index, model.name))
+    issues.extend(unique_name_issues(named))
     return parsed
 
 
-def _validate_model(index: int, item: Any, issues: list[ConfigIssue]) -> ModelDeployment | None:
-    """Validate one model; on shape errors, retry without the bad keys so cross-field rules still run."""
+def _validate_model(index: int, item: Any, issues: list[ConfigIssue]) -> tuple[ModelDeployment | None, set[str]]:
+    """Validate one model; on shape errors, retry without the bad keys so cross-field rules still run.
+
+    Returns the model (None if it cannot be repaired) and the key paths already reported. A retry only
+    adds issues at paths not reported yet: removing a bad required key makes pydantic call it missing,
+    which would be a second, misleading line about the same key.
+    """
     candidate = item
+    reported: set[str] = set()
     for _ in range(_MAX_PRUNE_ROUNDS):
         try:
-            return ModelDeployment.model_validate(candidate)
+            return ModelDeployment.model_validate(candidate), reported
         except ValidationError as error:
-            issues.extend(_pydantic_issues(f"models[{index}]", error, candidate))
-            pruned = _without(candidate, [detail["loc"] for detail in error.errors()])
+            found = list(_pydantic_issues(f"models[{index}]", error, candidate))
+            issues.extend(issue for issue in found if issue.path not in reported)
+            reported.update(issue.path for issue in found)
+            pruned = with_required_placeholders(without(candidate, [detail["loc"] for detail in error.errors()]))
             if pruned == candidate:
-                return None
+                return None, reported
             candidate = pruned
-    return None
-
-
-def _without(data: Any, locs: list[tuple[int | str, ...]]) -> Any:
-    """A deep copy of ``data`` with the values at ``locs`` removed (so defaults apply)."""
-    pruned = copy.deepcopy(data)
-    for loc in locs:
-        parent = pruned
-        for part in loc[:-1]:
-            try:
-                parent = parent[part]
-            except (KeyError, IndexError, TypeError):
-                parent = None
-                break
-        if isinstance(parent, dict) and loc and loc[-1] in parent:
-            del parent[loc[-1]]
-    return pruned
+    return None, reported
 
 
 def _parse(key: str, text: str | None, shape: Any, issues: list[ConfigIssue], default: Any) -> Any:
@@ -177,16 +186,24 @@ def _decode(key: str, text: str, issues: list[ConfigIssue]) -> Any:
 def _pydantic_issues(prefix: str, error: ValidationError, data: Any) -> Iterator[ConfigIssue]:
     for detail in error.errors():
         path = _key_path(prefix, detail["loc"])
-        yield ConfigIssue(path, detail.get("input"), _expected(detail))
+        # For a missing key pydantic's "input" is the enclosing object; show that nothing was given.
+        value = NOT_SET if detail["type"] == "missing" else detail.get("input")
+        yield ConfigIssue(path, value, _expected(detail))
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def _key_path(prefix: str, loc: tuple[int | str, ...]) -> str:
+    """``llmzd:models[0].vllm.dtype``; a user-written key with dots or odd characters is quoted in brackets."""
     path = f"llmzd:{prefix}" if prefix else "llmzd:"
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            path += f"[{part!r}]"
         elif path.endswith(":"):
-            path += str(part)
+            path += part
         else:
             path += f".{part}"
     return path
@@ -198,6 +215,8 @@ def _expected(detail: Mapping[str, Any]) -> str:
         return "no such key (check its spelling; keys are camelCase, see README 'Config reference')"
     if kind == "missing":
         return "this key to be set"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "an object of keys and values (see README 'Config reference')"
     message = str(detail["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     return message[0].lower() + message[1:] if message else kind
 

@@ -7,13 +7,23 @@ can name its own key path.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 PositiveSeconds = Annotated[int, Field(ge=1, le=86_400)]
 Quantity = Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|Pi|M|G|T|P|E|Ei)?$")]
+
+
+def _expects_number(annotation: Any) -> bool:
+    """Whether a field takes an int or float (looking through Annotated and ``| None``) and never a bool."""
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return True
+    parts = get_args(annotation)
+    return bool(parts) and bool not in parts and any(_expects_number(part) for part in parts)
 
 
 class ConfigModel(BaseModel):
@@ -21,27 +31,40 @@ class ConfigModel(BaseModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        # Pydantic's lax mode reads `port: true` as 1; in a config file that is a typo, not a port.
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _expects_number(field.annotation):
+            raise ValueError("a number, not true/false")
+        return value
+
 
 class HelmChartAddon(ConfigModel):
     install: bool = True
     chart_version: Annotated[str, Field(min_length=1, pattern=r"^[0-9A-Za-z.+\-]+$")]
-    namespace: str
+    namespace: Annotated[str, Field(min_length=1, max_length=63)]
     values: dict[str, object] = Field(default_factory=dict)
 
 
-def _device_plugin_default() -> HelmChartAddon:
-    return HelmChartAddon(chart_version="0.18.0", namespace="kube-system")
+# One subclass per add-on so each key keeps its own default when a user sets only some of them
+# (e.g. `argoRollouts: {install: false}` on a cluster that already runs the controller).
+class DevicePluginAddon(HelmChartAddon):
+    chart_version: Annotated[str, Field(min_length=1, pattern=r"^[0-9A-Za-z.+\-]+$")] = "0.18.0"
+    namespace: Annotated[str, Field(min_length=1, max_length=63)] = "kube-system"
 
 
-def _argo_rollouts_default() -> HelmChartAddon:
-    return HelmChartAddon(chart_version="2.40.2", namespace="argo-rollouts")
+class ArgoRolloutsAddon(HelmChartAddon):
+    chart_version: Annotated[str, Field(min_length=1, pattern=r"^[0-9A-Za-z.+\-]+$")] = "2.40.2"
+    namespace: Annotated[str, Field(min_length=1, max_length=63)] = "argo-rollouts"
 
 
 class AddonsConfig(ConfigModel):
     """Cluster add-ons; switch an install off where the GPU operator or Argo Rollouts is already present."""
 
-    nvidia_device_plugin: HelmChartAddon = Field(default_factory=_device_plugin_default)
-    argo_rollouts: HelmChartAddon = Field(default_factory=_argo_rollouts_default)
+    nvidia_device_plugin: DevicePluginAddon = DevicePluginAddon()
+    argo_rollouts: ArgoRolloutsAddon = ArgoRolloutsAddon()
 
 
 class ModelSource(ConfigModel):
@@ -100,11 +123,16 @@ class ModelCacheConfig(ConfigModel):
     mount_path: str = "/root/.cache/huggingface"
 
 
+ProbeSeconds = Annotated[int, Field(ge=0, le=3600)]
+PositiveProbeSeconds = Annotated[int, Field(ge=1, le=3600)]
+FailureThreshold = Annotated[int, Field(ge=1, le=10_000)]
+
+
 class ProbeTiming(ConfigModel):
-    initial_delay_seconds: Annotated[int, Field(ge=0, le=3600)]
-    period_seconds: Annotated[int, Field(ge=1, le=3600)]
-    timeout_seconds: Annotated[int, Field(ge=1, le=3600)]
-    failure_threshold: Annotated[int, Field(ge=1, le=10_000)]
+    initial_delay_seconds: ProbeSeconds
+    period_seconds: PositiveProbeSeconds
+    timeout_seconds: PositiveProbeSeconds
+    failure_threshold: FailureThreshold
 
     @property
     def budget_seconds(self) -> int:
@@ -112,21 +140,42 @@ class ProbeTiming(ConfigModel):
         return self.initial_delay_seconds + self.period_seconds * self.failure_threshold
 
 
+# Seed 000's readiness (5/10/5/3) and liveness (10/30/5/3) settings, field by field, so overriding one
+# timing (say failureThreshold) keeps the seed's value for the others.
+class ReadinessTiming(ProbeTiming):
+    initial_delay_seconds: ProbeSeconds = 5
+    period_seconds: PositiveProbeSeconds = 10
+    timeout_seconds: PositiveProbeSeconds = 5
+    failure_threshold: FailureThreshold = 3
+
+
+class LivenessTiming(ProbeTiming):
+    initial_delay_seconds: ProbeSeconds = 10
+    period_seconds: PositiveProbeSeconds = 30
+    timeout_seconds: PositiveProbeSeconds = 5
+    failure_threshold: FailureThreshold = 3
+
+
+class StartupOverride(ConfigModel):
+    """Explicit startup timings; a key left out comes from the size-derived row (see ``sizing.py``)."""
+
+    initial_delay_seconds: ProbeSeconds | None = None
+    period_seconds: PositiveProbeSeconds | None = None
+    timeout_seconds: PositiveProbeSeconds | None = None
+    failure_threshold: FailureThreshold | None = None
+
+
 ModelSizeClass = Literal["small", "medium", "large"]
 
 
 class ProbesConfig(ConfigModel):
-    """Probe timings. ``startup`` wins; else a size class or parameter count picks seed 000's row."""
+    """Probe timings. ``startup`` keys win; the rest come from the size class or parameter count row."""
 
     model_size: ModelSizeClass | None = None
-    parameter_count_billions: Annotated[float, Field(gt=0)] | None = None
-    startup: ProbeTiming | None = None
-    readiness: ProbeTiming = ProbeTiming(
-        initial_delay_seconds=5, period_seconds=10, timeout_seconds=5, failure_threshold=3
-    )
-    liveness: ProbeTiming = ProbeTiming(
-        initial_delay_seconds=10, period_seconds=30, timeout_seconds=5, failure_threshold=3
-    )
+    parameter_count_billions: Annotated[float, Field(gt=0, le=100_000)] | None = None
+    startup: StartupOverride | None = None
+    readiness: ReadinessTiming = ReadinessTiming()
+    liveness: LivenessTiming = LivenessTiming()
 
 
 class DrainConfig(ConfigModel):

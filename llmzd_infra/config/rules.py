@@ -7,10 +7,12 @@ from collections.abc import Iterator
 
 from llmzd_infra.config.errors import ConfigIssue
 from llmzd_infra.config.models import ModelDeployment
+from llmzd_infra.config.sizing import size_class_for
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+MAX_LABEL = 63
 # "<name>-preview" must itself stay a DNS-1123 label (63 chars).
-MAX_MODEL_NAME = 63 - len("-preview")
+MAX_MODEL_NAME = MAX_LABEL - len("-preview")
 # vLLM flags the Rollout sets itself; passing them again in extraArgs would silently fight the config.
 MANAGED_FLAGS = (
     "--port", "--host", "--model", "--served-model-name", "--revision", "--dtype", "--max-model-len",
@@ -50,6 +52,15 @@ def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
         yield ConfigIssue(
             f"{key}.blueGreen.previewReplicaCount", preview, f"at most replicas ({model.replicas})"
         )
+    probes = model.probes
+    if probes.model_size is not None and probes.parameter_count_billions is not None:
+        implied = size_class_for(probes.parameter_count_billions)
+        if implied != probes.model_size:
+            yield ConfigIssue(
+                f"{key}.probes.modelSize", probes.model_size,
+                f"'{implied}' to match probes.parameterCountBillions ({probes.parameter_count_billions:g}B), "
+                "or only one of the two",
+            )
     cache = model.model_cache
     if cache.type == "pvc" and not cache.claim_name:
         yield ConfigIssue(

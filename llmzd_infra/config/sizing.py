@@ -5,7 +5,6 @@ from __future__ import annotations
 from llmzd_infra.config.models import ModelSizeClass, ProbesConfig, ProbeTiming
 
 
-# Seed 000's recommended production startup probe; used when nothing about the model size is given.
 def _timing(initial_delay: int, period: int, timeout: int, failures: int) -> ProbeTiming:
     return ProbeTiming(
         initial_delay_seconds=initial_delay, period_seconds=period,
@@ -13,8 +12,10 @@ def _timing(initial_delay: int, period: int, timeout: int, failures: int) -> Pro
     )
 
 
+# Seed 000's recommended production startup probe; used when nothing about the model size is given.
 DEFAULT_STARTUP = _timing(30, 10, 5, 60)
 
+# Seed 000's tuning table; it gives no timeout for these rows, so they keep the production probe's 5 s.
 STARTUP_BY_SIZE: dict[ModelSizeClass, ProbeTiming] = {
     "small": _timing(30, 10, 5, 30),
     "medium": _timing(60, 15, 5, 40),
@@ -31,11 +32,18 @@ def size_class_for(parameter_count_billions: float) -> ModelSizeClass:
     return "large"
 
 
-def startup_timing(probes: ProbesConfig) -> ProbeTiming:
-    if probes.startup is not None:
-        return probes.startup
+def size_class(probes: ProbesConfig) -> ModelSizeClass | None:
+    """The size row the user asked for: a parameter count picks its row, else the named class."""
     if probes.parameter_count_billions is not None:
-        return STARTUP_BY_SIZE[size_class_for(probes.parameter_count_billions)]
-    if probes.model_size is not None:
-        return STARTUP_BY_SIZE[probes.model_size]
-    return DEFAULT_STARTUP
+        return size_class_for(probes.parameter_count_billions)
+    return probes.model_size
+
+
+def startup_timing(probes: ProbesConfig) -> ProbeTiming:
+    """The size row (or seed 000's production default), with any explicit ``startup`` keys on top."""
+    size = size_class(probes)
+    derived = DEFAULT_STARTUP if size is None else STARTUP_BY_SIZE[size]
+    if probes.startup is None:
+        return derived
+    explicit = probes.startup.model_dump(exclude_none=True)
+    return derived.model_copy(update=explicit)

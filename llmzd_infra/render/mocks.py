@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
 
@@ -26,6 +27,7 @@ class Registration:
     parent: str
     dependencies: tuple[str, ...]
     custom: bool
+    provider: str = ""  # provider reference ("<urn>::<id>"), empty for the default provider
 
 
 @dataclass
@@ -44,6 +46,8 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        # component URN -> the outputs it registered (register_outputs), for tests of component contracts
+        self.component_outputs: dict[str, dict[str, Any]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
@@ -54,5 +58,23 @@ class RecordingMonitor(MockMonitor):
             parent=request.parent,
             dependencies=tuple(request.dependencies),
             custom=bool(request.custom),
+            provider=request.provider,
         ))
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = rpc.deserialize_properties(request.outputs) if request.HasField("outputs") else {}
+        self.component_outputs[request.urn] = plain(dict(outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+def plain(value: Any) -> Any:
+    """Mock inputs arrive through protobuf: integral numbers come back as floats, map order is lost."""
+    if isinstance(value, dict):
+        # Sorted keys: protobuf maps come back in arbitrary order, and renders must diff cleanly.
+        return {key: plain(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

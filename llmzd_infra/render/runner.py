@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+from pulumi.runtime import rpc
 
 from llmzd_infra.config import ParsedConfig, parse_stack_config
-from llmzd_infra.render.mocks import RecordedResource, RecordingMocks, RecordingMonitor, Registration
+from llmzd_infra.render.mocks import RecordedResource, RecordingMocks, RecordingMonitor, Registration, plain
 from llmzd_infra.render.stack_file import SECRET_PLACEHOLDER
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
@@ -59,18 +60,39 @@ def _is_kubernetes_object(resource_type: str) -> bool:
 
 
 def _kubernetes_object(resource: RecordedResource) -> dict[str, Any]:
-    obj = _plain(resource.inputs)
+    obj = plain(resource.inputs)
     if obj.get("kind") == "Secret":
-        # Never write secret material to disk, even a placeholder-free test value.
+        # Never write secret material to disk, even a placeholder-free test value; keep the key names.
         for key in ("data", "stringData"):
             if key in obj:
-                obj[key] = dict.fromkeys(obj[key], SECRET_PLACEHOLDER)
+                obj[key] = dict.fromkeys(_unwrap_secret(obj[key]) or {}, SECRET_PLACEHOLDER)
+    obj = _redact_secrets(obj)
     ordered = {key: obj.pop(key) for key in ("apiVersion", "kind", "metadata") if key in obj}
     return {**ordered, **obj}
 
 
+def _is_secret_value(value: Any) -> bool:
+    """A value the SDK marked secret reaches the mocks as ``{<sig key>: <secret sig>, "value": ...}``."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def _unwrap_secret(value: Any) -> Any:
+    return value.get("value") if _is_secret_value(value) else value
+
+
+def _redact_secrets(value: Any) -> Any:
+    """Every secret-marked value, wherever it sits, becomes the placeholder."""
+    if _is_secret_value(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {key: _redact_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_secrets(item) for item in value]
+    return value
+
+
 def _helm_summary(resource: RecordedResource) -> dict[str, Any]:
-    inputs = _plain(resource.inputs)
+    inputs = plain(resource.inputs)
     return {
         "name": inputs.get("name", resource.name),
         "chart": inputs.get("chart"),
@@ -80,15 +102,3 @@ def _helm_summary(resource: RecordedResource) -> dict[str, Any]:
         "createNamespace": inputs.get("createNamespace", False),
         "values": inputs.get("values") or {},
     }
-
-
-def _plain(value: Any) -> Any:
-    """Mock inputs arrive through protobuf: integral numbers come back as floats, map order is lost."""
-    if isinstance(value, dict):
-        # Sorted keys: protobuf maps come back in arbitrary order, and renders must diff cleanly.
-        return {key: _plain(value[key]) for key in sorted(value)}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value

@@ -41,6 +41,8 @@ def model_summaries(result: RenderResult) -> list[dict[str, Any]]:
         obj["metadata"]["name"]: obj for obj in result.objects if obj["kind"] == "Rollout"
     }
     summaries = []
+    # A stack that only renders YAML (renderYamlToDirectory) creates no gates; the plan must not promise them.
+    gates_run = result.parsed.stack.cluster.render_yaml_to_directory is None
     for model in result.parsed.stack.models:
         names = ModelNames(model.name)
         template = rollouts[names.rollout]["spec"]["template"]
@@ -61,7 +63,7 @@ def model_summaries(result: RenderResult) -> list[dict[str, Any]]:
             "terminationGraceSeconds": model.drain.termination_grace_period_seconds,
             "scaleDownDelaySeconds": model.blue_green.scale_down_delay_seconds,
             "autoPromotion": model.blue_green.auto_promotion_enabled,
-            "gates": gate_names(model),
+            "gates": gate_names(model) if gates_run else [],
             "longestStreamSeconds": model.drain.longest_stream_seconds,
             "stableService": names.stable_service,
             "previewService": names.preview_service,

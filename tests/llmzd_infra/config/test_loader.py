@@ -180,7 +180,9 @@ _invalid_field = st.sampled_from([
     ("image", st.fixed_dictionaries({"tag": st.sampled_from(["latest", "", "a b", ":x"])})),
     ("drain", st.fixed_dictionaries({"preStopSeconds": st.integers(min_value=81, max_value=3600)})),
     ("vllm", st.fixed_dictionaries({"tensorParallelSize": st.integers(min_value=2, max_value=64)})),
-    ("probes", st.fixed_dictionaries({"readiness": st.dictionaries(st.text(max_size=8), st.integers())})),
+    # Non-empty: every probe key is longer than 8 chars, so each drawn key is unknown.
+    ("probes", st.fixed_dictionaries({"readiness": st.dictionaries(st.text(max_size=8), st.integers(),
+                                                                   min_size=1)})),
     ("unknownKey", st.integers()),
 ])
 

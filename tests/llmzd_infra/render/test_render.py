@@ -120,6 +120,34 @@ def test_secure_values_render_as_placeholders(tmp_path: Path) -> None:
     assert run_render(out, "--config", str(stack_file)).returncode == 0
     secret = yaml.safe_load((out / "objects/llm-serving/secret-vllm-hf-token.yaml").read_text())
     assert secret["stringData"] == {"token": "[secret]"}
+    kubernetes_validate.validate(secret, KUBERNETES_VERSION, strict=True)
+    rollout = yaml.safe_load((out / "objects/llm-serving/rollout-vllm.yaml").read_text())
+    env = rollout["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "vllm-hf-token", "key": "token"}}} in env
     for path in out.rglob("*"):
         if path.is_file():
             assert "AAABAHxEncrypted" not in path.read_text()
+
+
+def test_render_runs_the_policy_pack_rules_and_reports_violations(tmp_path: Path) -> None:
+    document = yaml.safe_load(DEV_STACK_FILE.read_text())
+    model = document["config"]["llmzd:models"][0]
+    model["blueGreen"]["autoPromotionEnabled"] = True
+    model["gates"]["enabled"] = False  # valid config, but an unverified revision would take traffic
+    stack_file = tmp_path / "Pulumi.risky.yaml"
+    stack_file.write_text(yaml.safe_dump(document))
+
+    completed = run_render(tmp_path / "out", "--config", str(stack_file))
+    assert completed.returncode == 0, completed.stderr
+    assert "policy: 1 mandatory, 0 advisory violations" in completed.stdout
+    assert "[mandatory] bluegreen-auto-promotion-gated Rollout/vllm: blueGreen auto-promotion is on" \
+        in completed.stdout
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert [(v["policy"], v["kind"], v["name"]) for v in manifest["policy"]["violations"]] == [
+        ("bluegreen-auto-promotion-gated", "Rollout", "vllm"),
+    ]
+    assert "bluegreen-auto-promotion-gated on Rollout/vllm" in (tmp_path / "out" / "plan.md").read_text()
+
+    strict = run_render(tmp_path / "strict", "--config", str(stack_file), "--fail-on-policy")
+    assert strict.returncode == 1
+    assert run_render(tmp_path / "clean", "--fail-on-policy").returncode == 0
