@@ -161,6 +161,12 @@ def test_series_shows_failures_in_their_second(fake_vllm: Callable[..., Any]) ->
         config = LoadConfig(url=server.base_url, model="test-model", duration=2.0, concurrency=2)
         counters = LiveCounters()
         task = asyncio.create_task(run_load(config, counters=counters))
+        # The load clock starts with the first request, after the clients are open: wait for it, so the
+        # mark lands 1.1 s into the run however slow the machine is.
+        for _ in range(500):
+            if counters.started:
+                break
+            await asyncio.sleep(0.01)
         await asyncio.sleep(1.1)
         counters.mark("inject 5xx")
         await asyncio.to_thread(server.control, error_5xx_rate=1.0)
@@ -176,5 +182,4 @@ def test_series_shows_failures_in_their_second(fake_vllm: Callable[..., Any]) ->
     assert report.summary()["failures"]["http_5xx"] == sum(r["failed"] for r in series)
     assert all(r.failure in (None, Failure.HTTP_5XX) for r in report.records)
     [event] = report.to_json()["events"]
-    # Marked 1.1 s after the task began; the load clock starts once the clients are open, a little later.
-    assert event["label"] == "inject 5xx" and 1.0 <= event["t"] < 1.3
+    assert event["label"] == "inject 5xx" and 1.1 <= event["t"] < 1.3
