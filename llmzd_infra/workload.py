@@ -16,6 +16,7 @@ from llmzd_infra.config.sizing import startup_timing
 from llmzd_infra.naming import (
     CONFIG_HASH_ANNOTATION,
     PROBE_FILE,
+    PROBE_FILES,
     PROBE_MOUNT_PATH,
     REVISION_ANNOTATION,
     ModelNames,
@@ -28,9 +29,10 @@ HF_TOKEN_KEY = "token"
 _ENV_PREFIX = "LLMZD_"
 
 
-def probe_source() -> str:
-    """The readiness probe program exactly as tested, read from the installed ``probe`` package."""
-    return resources.files("probe").joinpath(PROBE_FILE).read_text(encoding="utf-8")
+def probe_sources() -> dict[str, str]:
+    """The readiness probe's files exactly as tested, read from the installed ``probe`` package."""
+    package = resources.files("probe")
+    return {name: package.joinpath(name).read_text(encoding="utf-8") for name in PROBE_FILES}
 
 
 def vllm_settings(model: ModelDeployment) -> dict[str, str]:
@@ -50,7 +52,7 @@ def vllm_settings(model: ModelDeployment) -> dict[str, str]:
 
 
 def config_map_data(model: ModelDeployment) -> dict[str, str]:
-    return {**vllm_settings(model), PROBE_FILE: probe_source()}
+    return {**vllm_settings(model), **probe_sources()}
 
 
 def content_hash(data: Any, length: int = 12) -> str:
@@ -131,7 +133,7 @@ def _volumes(model: ModelDeployment, names: ModelNames) -> list[dict[str, Any]]:
             "name": "llmzd-probe",
             "configMap": {
                 "name": names.config_map,
-                "items": [{"key": PROBE_FILE, "path": PROBE_FILE}],
+                "items": [{"key": name, "path": name} for name in PROBE_FILES],
                 "defaultMode": 0o444,
             },
         },

@@ -1,6 +1,6 @@
 """The readiness check as an async API over httpx, for the gates and smoke checks.
 
-The rules are ``probe/readiness_probe.py``'s own (``judge_health``, ``judge_models``), so the pod's exec probe
+The rules are ``probe/vllm_readiness.py``'s own (``judge_health``, ``judge_models``), so the pod's exec probe
 and the gates that hold ``pulumi up`` agree on what "ready" means.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from probe.readiness_probe import (
+from probe.vllm_readiness import (
     HEALTH_PATH,
     MAX_BODY_BYTES,
     MODELS_PATH,

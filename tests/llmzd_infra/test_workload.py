@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 from llmzd_infra.config import parse_stack_config
-from llmzd_infra.workload import config_map_data, pod_template, probe_source, revision_of
+from llmzd_infra.workload import config_map_data, pod_template, probe_sources, revision_of
 from tests.support.stacks import REPO_ROOT, minimal_model, raw_config
 
 
@@ -82,9 +88,30 @@ def test_vllm_settings_come_from_the_config_map() -> None:
 
 
 def test_config_map_carries_the_probe_source_byte_identical() -> None:
-    packaged = (REPO_ROOT / "probe" / "readiness_probe.py").read_bytes()
-    assert probe_source().encode() == packaged
-    assert config_map_data(model_of())["readiness_probe.py"].encode() == packaged
+    data = config_map_data(model_of())
+    for name in ("readiness_probe.py", "vllm_readiness.py"):
+        packaged = (REPO_ROOT / "probe" / name).read_bytes()
+        assert probe_sources()[name].encode() == packaged
+        assert data[name].encode() == packaged
+
+
+def test_the_mounted_probe_files_run_on_their_own(tmp_path: Path, fake_vllm: Callable[..., Any]) -> None:
+    # What the pod sees: only the ConfigMap's items, mounted read-only, run with the pod's command.
+    volume = next(v for v in pod_template(model_of(), False)["spec"]["volumes"] if v["name"] == "llmzd-probe")
+    data = config_map_data(model_of())
+    for item in volume["configMap"]["items"]:
+        (tmp_path / item["path"]).write_text(data[item["key"]], encoding="utf-8")
+        (tmp_path / item["path"]).chmod(0o444)
+    tmp_path.chmod(0o555)
+    command = container_of(pod_template(model_of(), False))["readinessProbe"]["exec"]["command"]
+    script = command.index("/etc/llmzd/probe/readiness_probe.py")
+    server = fake_vllm(model=command[command.index("--expect-model") + 1])
+    argv = [sys.executable, *command[1:script], str(tmp_path / "readiness_probe.py"), str(server.port), "127.0.0.1",
+            *command[script + 3 :]]  # fmt: skip
+    completed = subprocess.run(argv, capture_output=True, text=True, timeout=30, cwd="/")
+    tmp_path.chmod(0o755)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.startswith("readiness_probe: ready: serving ")
 
 
 def test_hf_token_comes_from_the_secret_only() -> None:

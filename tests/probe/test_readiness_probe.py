@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probe import readiness_probe
-from probe.readiness_probe import judge_models
+from probe import vllm_readiness
+from probe.vllm_readiness import judge_models
 from tests.loadgen.helpers import free_port
 
 PROBE = Path(__file__).resolve().parents[2] / "probe" / "readiness_probe.py"
@@ -184,15 +184,33 @@ json_values = st.recursive(
 @given(value=json_values, padding=st.sampled_from(["", " ", "\n\t "]))
 def test_parse_json_agrees_with_the_json_module(value: object, padding: str) -> None:
     text = padding + json.dumps(value) + padding
-    assert readiness_probe.parse_json(text) == json.loads(text)
+    assert vllm_readiness.parse_json(text) == json.loads(text)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "{", '{"a": 1} x', "[1,]", "nul", '"unterminated', "{'a': 1}"])
 @pytest.mark.parametrize("scanner", ["c-scanner", "json-module"])
 def test_parse_json_rejects_what_json_rejects(text: str, scanner: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if scanner == "json-module":
-        monkeypatch.setattr(readiness_probe, "_make_json_scanner", None)
+        monkeypatch.setattr(vllm_readiness, "_make_json_scanner", None)
     with pytest.raises(ValueError):
         json.loads(text)
     with pytest.raises(ValueError):
-        readiness_probe.parse_json(text)
+        vllm_readiness.parse_json(text)
+
+
+def test_the_check_module_is_cached_as_bytecode(fake_vllm: Callable[..., Any], tmp_path: Path) -> None:
+    # The mount is read-only; the entry point puts the bytecode elsewhere so no run compiles the check again.
+    server = fake_vllm()
+    cache = tmp_path / "pycache"
+    command = [sys.executable, "-I", "-S", "-X", f"pycache_prefix={cache}", str(PROBE), str(server.port), "127.0.0.1"]
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+    cached = [p.name for p in cache.rglob("vllm_readiness.*.pyc")]
+    assert cached == [f"vllm_readiness.{sys.implementation.cache_tag}.pyc"]
+
+
+def test_importing_the_entry_point_runs_nothing() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", "import probe.readiness_probe; print('imported')"],
+        capture_output=True, text=True, timeout=30, cwd=PROBE.parents[1],
+    )  # fmt: skip
+    assert completed.stdout == "imported\n" and completed.returncode == 0
