@@ -47,7 +47,7 @@ def model_list(model: str, max_model_len: int, created: int) -> dict[str, Any]:
 
 
 def error(message: str, kind: str, code: int, param: str | None = None) -> dict[str, Any]:
-    """vLLM's ``ErrorResponse`` (an ``error`` object, as OpenAI sends since vLLM 0.10.2)."""
+    """vLLM's ``ErrorResponse``: nested in an ``error`` object, as OpenAI does, since vLLM 0.10.1 (PR #22099)."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
