@@ -4,7 +4,10 @@ STACK ?= dev
 NAMESPACE ?= llm-serving
 MODEL ?= vllm
 STABLE_SVC ?= $(MODEL)-stable
-URL ?= http://127.0.0.1:8000
+# PORT: the local end of `make port-forward` (and of the default URL); SERVICE_PORT: the model's `port`.
+PORT ?= 8000
+SERVICE_PORT ?= 8000
+URL ?= http://127.0.0.1:$(PORT)
 VENV ?= .venv
 PYTHON ?= $(VENV)/bin/python
 BOOTSTRAP_PYTHON ?= python3
@@ -36,6 +39,7 @@ ROLLOUT_LABEL := app.kubernetes.io/instance=$(MODEL)
 help:
 	@echo "targets: install render test lint plan preview up down port-forward smoke load verify status logs promote abort"
 	@echo "variables: STACK=$(STACK) NAMESPACE=$(NAMESPACE) MODEL=$(MODEL) STABLE_SVC=$(STABLE_SVC) URL=$(URL)"
+	@echo "           PORT=$(PORT) (local end of port-forward) SERVICE_PORT=$(SERVICE_PORT) (the model's port)"
 
 install:
 	@$(call need,$(BOOTSTRAP_PYTHON),install Python 3.11+ from https://www.python.org/downloads/)
@@ -72,7 +76,7 @@ down:
 
 port-forward:
 	@$(call need,kubectl,$(KUBECTL_HINT))
-	kubectl -n $(NAMESPACE) port-forward svc/$(STABLE_SVC) 8000:8000
+	kubectl -n $(NAMESPACE) port-forward svc/$(STABLE_SVC) $(PORT):$(SERVICE_PORT)
 
 smoke:
 	@$(need_venv)

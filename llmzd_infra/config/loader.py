@@ -14,6 +14,7 @@ from llmzd_infra.config.errors import NOT_SET, ConfigError, ConfigIssue
 from llmzd_infra.config.models import AddonsConfig, ClusterAccess, ModelDeployment, StackConfig
 from llmzd_infra.config.repair import with_required_placeholders, without
 from llmzd_infra.config.rules import DNS_LABEL, MAX_LABEL, model_issues, unique_name_issues
+from llmzd_infra.config.spelling import case_only_respelling
 
 CONFIG_NAMESPACE = "llmzd"
 DEFAULT_HF_TOKEN_KEY = "hfToken"
@@ -184,11 +185,17 @@ def _decode(key: str, text: str, issues: list[ConfigIssue]) -> Any:
 
 
 def _pydantic_issues(prefix: str, error: ValidationError, data: Any) -> Iterator[ConfigIssue]:
+    prefix_loc = _loc_of(prefix)
     for detail in error.errors():
         path = _key_path(prefix, detail["loc"])
         # For a missing key pydantic's "input" is the enclosing object; show that nothing was given.
         value = NOT_SET if detail["type"] == "missing" else detail.get("input")
-        yield ConfigIssue(path, value, _expected(detail))
+        yield ConfigIssue(path, value, _expected(detail, (*prefix_loc, *detail["loc"])))
+
+
+def _loc_of(prefix: str) -> tuple[int | str, ...]:
+    """``models[0]`` -> ``("models", 0)``: where a validated piece sits in the whole stack config."""
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[A-Za-z0-9_]+", prefix))
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -209,9 +216,12 @@ def _key_path(prefix: str, loc: tuple[int | str, ...]) -> str:
     return path
 
 
-def _expected(detail: Mapping[str, Any]) -> str:
+def _expected(detail: Mapping[str, Any], stack_loc: tuple[int | str, ...]) -> str:
     kind = detail["type"]
     if kind == "extra_forbidden":
+        respelled = case_only_respelling(stack_loc)
+        if respelled is not None:
+            return f"no such key (did you mean {respelled!r}? keys are case-sensitive)"
         return "no such key (check its spelling; keys are camelCase, see README 'Config reference')"
     if kind == "missing":
         return "this key to be set"

@@ -196,7 +196,8 @@ class LoadGateSettings(ConfigModel):
     concurrency: Annotated[int, Field(ge=1, le=1024)] = 4
     duration_seconds: Annotated[int, Field(ge=1, le=3600)] = 30
     max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.05
-    max_5xx_rate: Annotated[float, Field(ge=0, le=1)] = 0.02
+    # to_camel would spell this `max5XxRate`; users (and the gate's own props) write `max5xxRate`.
+    max_5xx_rate: Annotated[float, Field(ge=0, le=1, alias="max5xxRate")] = 0.02
     min_stream_completion: Annotated[float, Field(ge=0, le=1)] = 0.90
 
 

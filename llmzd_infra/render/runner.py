@@ -10,11 +10,11 @@ import pulumi
 from pulumi.runtime import rpc
 
 from llmzd_infra.config import ParsedConfig, parse_stack_config
+from llmzd_infra.render.gates import is_gate_type
 from llmzd_infra.render.mocks import RecordedResource, RecordingMocks, RecordingMonitor, Registration, plain
 from llmzd_infra.render.stack_file import SECRET_PLACEHOLDER
 
 HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release"
-DYNAMIC_TYPE = "pulumi-python:dynamic:Resource"
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class RenderResult:
     parsed: ParsedConfig
     objects: list[dict[str, Any]]
     helm_releases: list[dict[str, Any]]
-    gates: list[RecordedResource]
+    gates: list[RecordedResource]  # the gate resources (dynamic providers), in registration order
     outputs: dict[str, Any] = field(default_factory=dict)
     registrations: list[Registration] = field(default_factory=list)
 
@@ -47,7 +47,7 @@ def render_program(raw_config: Mapping[str, str], secret_keys: Collection[str], 
     program()
     objects = [_kubernetes_object(r) for r in mocks.resources if _is_kubernetes_object(r.type)]
     helm = [_helm_summary(r) for r in mocks.resources if r.type == HELM_RELEASE_TYPE]
-    gates = [r for r in mocks.resources if r.type == DYNAMIC_TYPE]
+    gates = [r for r in mocks.resources if is_gate_type(r.type)]
     return RenderResult(stack, parsed, objects, helm, gates, outputs, monitor.registrations)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from llmzd_infra.config import ModelDeployment
 from llmzd_infra.naming import CONFIG_HASH_ANNOTATION, REVISION_ANNOTATION, ModelNames
+from llmzd_infra.render.gates import gate_labels_by_model
 from llmzd_infra.render.runner import RenderResult
 
 GENERATED = ("objects", "helm", "manifest.json", "plan.md")
@@ -22,27 +22,13 @@ def object_path(obj: dict[str, Any]) -> str:
     return f"objects/{scope}/{obj['kind'].lower()}-{metadata['name']}.yaml"
 
 
-def gate_names(model: ModelDeployment) -> list[str]:
-    if not model.gates.enabled:
-        return []
-    names = ["readiness"]
-    if model.gates.smoke:
-        names.append("smoke-preview")
-    names.append("promotion")
-    if model.gates.smoke:
-        names.append("smoke-stable")
-    if model.gates.load.enabled:
-        names.append("load")
-    return names
-
-
 def model_summaries(result: RenderResult) -> list[dict[str, Any]]:
     rollouts = {
         obj["metadata"]["name"]: obj for obj in result.objects if obj["kind"] == "Rollout"
     }
     summaries = []
-    # A stack that only renders YAML (renderYamlToDirectory) creates no gates; the plan must not promise them.
-    gates_run = result.parsed.stack.cluster.render_yaml_to_directory is None
+    # From the registered gates, not the config: a render-only stack creates none, so the plan promises none.
+    gates = gate_labels_by_model(result.gates)
     for model in result.parsed.stack.models:
         names = ModelNames(model.name)
         template = rollouts[names.rollout]["spec"]["template"]
@@ -63,7 +49,7 @@ def model_summaries(result: RenderResult) -> list[dict[str, Any]]:
             "terminationGraceSeconds": model.drain.termination_grace_period_seconds,
             "scaleDownDelaySeconds": model.blue_green.scale_down_delay_seconds,
             "autoPromotion": model.blue_green.auto_promotion_enabled,
-            "gates": gate_names(model) if gates_run else [],
+            "gates": gates.get(model.name, []),
             "longestStreamSeconds": model.drain.longest_stream_seconds,
             "stableService": names.stable_service,
             "previewService": names.preview_service,

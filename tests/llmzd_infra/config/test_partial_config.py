@@ -100,3 +100,23 @@ def test_render_yaml_to_directory_cannot_be_combined_with_a_kubeconfig() -> None
     lines = issues_of(raw, {"llmzd:kubeconfig"})
     assert len(lines) == 1
     assert lines[0].startswith("llmzd:renderYamlToDirectory: got 'rendered'; expected no llmzd:kubeconfig")
+
+
+def test_load_gate_5xx_threshold_is_spelled_max5xx_rate() -> None:
+    load = {"enabled": True, "max5xxRate": 0.01}
+    model = parse_stack_config(raw_config([minimal_model(gates={"load": load})])).stack.models[0]
+    assert model.gates.load.max_5xx_rate == 0.01
+
+
+def test_case_only_misspellings_name_the_real_key() -> None:
+    lines = issues_of(raw_config([minimal_model(gates={"load": {"max5XxRate": 0.01}})]))
+    assert lines == ["llmzd:models[0].gates.load.max5XxRate: got 0.01; expected no such key "
+                     "(did you mean 'max5xxRate'? keys are case-sensitive)"]
+    addon_lines = issues_of(raw_config(addons={"argoRollouts": {"Install": False}}))
+    assert addon_lines == ["llmzd:addons.argoRollouts.Install: got False; expected no such key "
+                           "(did you mean 'install'? keys are case-sensitive)"]
+
+
+def test_unknown_keys_without_a_near_spelling_keep_the_generic_hint() -> None:
+    (line,) = issues_of(raw_config([minimal_model(gates={"load": {"max4xxRate": 0.01}})]))
+    assert line.endswith("expected no such key (check its spelling; keys are camelCase, see README 'Config reference')")

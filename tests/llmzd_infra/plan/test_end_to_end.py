@@ -65,3 +65,12 @@ def test_risky_change_warns_and_fails_ci(dev_base: Path, tmp_path: Path, capsys:
 def test_dev_render_has_no_policy_violations(dev_base: Path) -> None:
     manifest = json.loads((dev_base / "manifest.json").read_text())
     assert manifest["policy"]["violations"] == []
+
+
+def test_load_check_shows_inside_the_promotion_gate(
+    dev_base: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = _render_dev(tmp_path / "head", gates__load={"enabled": True})
+    assert main(["--base", str(dev_base), "--head", str(head)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| `vllm`"))
+    assert "readiness → smoke-preview → promotion (+ load check) → smoke-stable |" in row

@@ -63,6 +63,24 @@ def test_variables_pass_through() -> None:
     assert "pulumi up --stack prod" in _make("-n", "up", "STACK=prod").stdout
 
 
+def test_port_sets_the_local_end_of_the_forward_and_the_default_url() -> None:
+    forward = _make("-n", "port-forward", "PORT=9000").stdout
+    assert "kubectl -n llm-serving port-forward svc/vllm-stable 9000:8000" in forward
+    # A model with another `port`: the Service side follows SERVICE_PORT.
+    other = _make("-n", "port-forward", "PORT=9000", "SERVICE_PORT=8200").stdout
+    assert "port-forward svc/vllm-stable 9000:8200" in other
+    assert ".venv/bin/python -m loadgen smoke http://127.0.0.1:9000" in _make("-n", "smoke", "PORT=9000").stdout
+    # An explicit URL still wins over the PORT-derived default.
+    assert "loadgen smoke http://10.0.0.5:80" in _make("-n", "smoke", "PORT=9000", "URL=http://10.0.0.5:80").stdout
+
+
+def test_help_names_the_port_variables() -> None:
+    result = _make("help", "PORT=9000")
+    assert result.returncode == 0, result.stderr
+    assert "PORT=9000" in result.stdout and "SERVICE_PORT=8000" in result.stdout
+    assert "URL=http://127.0.0.1:9000" in result.stdout
+
+
 @pytest.mark.parametrize(
     ("target", "hint"),
     [
