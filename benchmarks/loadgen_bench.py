@@ -10,13 +10,21 @@ so measured TTFT minus 100 ms is what the client (plus loopback and the server's
 
 Server: `--server fake` (default) is the project's fake vLLM (tests/support/fake_vllm.py);
 `--server guidellm-mock` is guidellm's own mock server from the separate guidellm venv, with
-`--server-workers` processes. guidellm itself is run at the same concurrency when it can run offline from
-that venv; otherwise the benchmark says why and prints no ratio.
+`--server-workers` processes.
+
+guidellm (from its own venv, $GUIDELLM_VENV, default /tmp/guidellm-venv) runs after each loadgen row on the
+same server, at the same concurrency and duration, offline (see benchmarks/guidellm_offline.py), and the
+loadgen/guidellm ratio of completed streams/s and tokens/s is printed. guidellm's client cores are averaged
+over its own measured window only (its workers take 10-20 s to start, which its rates do not count either).
+guidellm's tokens/s also counts tokens of streams still running at the window's end, and its TTFT clock starts
+when its request headers are written (after its dispatch queue), so its +ttft is not charged for client queueing.
+If guidellm cannot run here the benchmark says why and prints no ratio.
 
     .venv/bin/python benchmarks/loadgen_bench.py [--duration 10] [--concurrency 64 256 1024]
         [--server fake|guidellm-mock] [--server-workers 1] [--processes 1]
+        [--no-guidellm] [--guidellm-processes N]
 
-A plain script, not a test: about (duration + 3 s) per row.
+A plain script, not a test: about (duration + 3 s) per loadgen row, (duration + 20-40 s) per guidellm row.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -35,13 +44,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import guidellm_offline  # benchmarks/ is sys.path[0] when this file is run as a script
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-GUIDELLM_VENV = Path(os.environ.get("GUIDELLM_VENV", "/tmp/guidellm-venv"))
+GUIDELLM_VENV = guidellm_offline.GUIDELLM_VENV
 OUTPUT_TOKENS = 16
 SERVER_START_TIMEOUT_S = 30.0
 CLIENT_RUN_SLACK_S = 120.0
+GUIDELLM_RUN_SLACK_S = 300.0  # 11 spawned processes each importing torch, then compiling the report
+CPU_SAMPLE_INTERVAL_S = 0.25
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TTFT_PHASE_CONCURRENCY = 256
 TTFT_PHASE_LATENCY_MS = 100
@@ -68,6 +80,11 @@ def free_port() -> int:
 
 def tree_cpu_seconds(root_pid: int) -> float:
     """CPU seconds used so far by a process and all its live descendants (servers may fork workers)."""
+    return trees_cpu_seconds((root_pid,))[0]
+
+
+def trees_cpu_seconds(root_pids: tuple[int, ...]) -> list[float]:
+    """tree_cpu_seconds for several roots from one scan of /proc (sampled a few times a second)."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -80,14 +97,14 @@ def tree_cpu_seconds(root_pid: int) -> float:
         pid = int(entry.name)
         parents[pid] = int(fields[1])
         cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-    total = 0.0
+    totals = dict.fromkeys(root_pids, 0.0)
     for pid in cpu:
         ancestor = pid
-        while ancestor not in (0, 1, root_pid) and ancestor in parents:
+        while ancestor not in (0, 1) and ancestor not in totals and ancestor in parents:
             ancestor = parents[ancestor]
-        if ancestor == root_pid:
-            total += cpu[pid]
-    return total
+        if ancestor in totals:
+            totals[ancestor] += cpu[pid]
+    return [totals[root] for root in root_pids]
 
 
 def waited_children_cpu_seconds() -> float:
@@ -174,24 +191,97 @@ def run_loadgen(
     )
 
 
-def guidellm_unavailable_reason() -> str | None:
-    python = GUIDELLM_VENV / "bin" / "python"
-    if not python.exists():
-        return f"no guidellm venv at {GUIDELLM_VENV} (set GUIDELLM_VENV)"
-    probe = subprocess.run(
-        [str(python), "-c", "import guidellm.data.loaders"], capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    if probe.returncode != 0:
-        last_line = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
-        return (
-            f"guidellm in {GUIDELLM_VENV} cannot import its data loader ({last_line}); guidellm 0.8 "
-            "requires torch, and torch from PyPI on this machine resolves to the CUDA build (>1 GB of "
-            "nvidia-* wheels), which this benchmark must not install"
-        )
-    return (
-        "guidellm imports, but its offline run (local tokenizer + synthetic data) is not wired into this "
-        "benchmark yet"
+def guidellm_unavailable_reason(tokenizer_dir: Path) -> str | None:
+    """Why guidellm cannot run here, or None once it can (its local tokenizer then exists in tokenizer_dir)."""
+    return guidellm_offline.unavailable_reason(GUIDELLM_VENV) or guidellm_offline.build_tokenizer(
+        tokenizer_dir, GUIDELLM_VENV
+    )
+
+
+@dataclass
+class GuidellmRow:
+    row: Row
+    report: guidellm_offline.GuidellmReport
+
+
+def window_cores(samples: list[tuple[float, float, float]], start: float, end: float) -> tuple[float, float]:
+    """Average (client, server) cores between the samples that bracket guidellm's measured window most tightly.
+
+    guidellm spends 10-20 s starting its workers and several seconds compiling its report, both outside the
+    window its rates cover; averaging CPU over the whole process lifetime would charge that to its ceiling.
+    """
+    if not samples:
+        return 0.0, 0.0
+    inside = [sample for sample in samples if start <= sample[0] <= end]
+    if len(inside) < 2:  # a window shorter than the sampling interval: fall back to the nearest samples
+        inside = [max((s for s in samples if s[0] <= start), default=samples[0]),
+                  min((s for s in samples if s[0] >= end), default=samples[-1])]  # fmt: skip
+    (t0, client0, server0), (t1, client1, server1) = inside[0], inside[-1]
+    if t1 <= t0:
+        return 0.0, 0.0
+    return (client1 - client0) / (t1 - t0), (server1 - server0) / (t1 - t0)
+
+
+def run_guidellm(
+    url: str, server_pid: int, concurrency: int, duration: float, configured_ttft_ms: int, tokenizer_dir: Path,
+    worker_processes: int | None, workdir: Path,
+) -> GuidellmRow:  # fmt: skip
+    report_path = workdir / f"guidellm-{configured_ttft_ms}-{concurrency}.json"
+    log = workdir / f"guidellm-{configured_ttft_ms}-{concurrency}.log"
+    command = guidellm_offline.command(url, concurrency, duration, OUTPUT_TOKENS, tokenizer_dir, report_path,
+                                       GUIDELLM_VENV)  # fmt: skip
+    samples: list[tuple[float, float, float]] = []
+    deadline = time.monotonic() + duration + GUIDELLM_RUN_SLACK_S
+    with log.open("wb") as log_file:
+        # Own session, so a run that overstays can be killed together with the worker processes it spawned.
+        client = subprocess.Popen(
+            command, cwd=workdir, stdout=log_file, stderr=log_file, stdin=subprocess.DEVNULL,
+            env=guidellm_offline.offline_env(worker_processes), start_new_session=True,
+        )  # fmt: skip
+        while client.poll() is None:
+            client_cpu, server_cpu = trees_cpu_seconds((client.pid, server_pid))
+            samples.append((time.time(), client_cpu, server_cpu))  # wall clock: guidellm reports epoch times
+            if time.monotonic() > deadline:
+                os.killpg(client.pid, signal.SIGKILL)
+                client.wait(timeout=10)
+                raise SystemExit(f"guidellm did not finish within {duration + GUIDELLM_RUN_SLACK_S:g}s; see {log}")
+            time.sleep(CPU_SAMPLE_INTERVAL_S)
+    if client.returncode != 0 or not report_path.exists():
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        raise SystemExit(f"guidellm exited {client.returncode}: {tail[0][-400:]}")
+    report = guidellm_offline.parse_report(report_path)
+    client_cores, server_cores = window_cores(samples, report.window_start, report.window_end)
+
+    def added_ms(seconds: float | None) -> float | None:
+        return None if seconds is None else seconds * 1000 - configured_ttft_ms
+
+    row = Row(
+        label="guidellm",
+        concurrency=concurrency,
+        completed_per_s=report.completed_per_s,
+        tokens_per_s=report.output_tokens_per_s,
+        failed=report.errored,
+        added_ttft_p50_ms=added_ms(report.ttft_p50_s),
+        added_ttft_p99_ms=added_ms(report.ttft_p99_s),
+        client_cores=client_cores,
+        server_cores=server_cores,
+    )
+    return GuidellmRow(row=row, report=report)
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}x" if denominator > 0 else "n/a"
+
+
+def print_guidellm(loadgen: Row, guidellm: GuidellmRow) -> None:
+    print_row(guidellm.row)
+    report = guidellm.report
+    # Below the asked concurrency on average means guidellm could not keep its streams busy: a client limit.
+    print(
+        f"{'':<11} guidellm: {report.worker_processes} worker processes, {report.mean_in_flight:.1f} of"
+        f" {guidellm.row.concurrency} streams in flight on average, {report.incomplete} cut at the window end;"
+        f" loadgen/guidellm: completed/s {ratio(loadgen.completed_per_s, guidellm.row.completed_per_s)},"
+        f" tokens/s {ratio(loadgen.tokens_per_s, guidellm.row.tokens_per_s)}"
     )
 
 
@@ -230,6 +320,11 @@ def main() -> int:
     parser.add_argument("--server", choices=["fake", "guidellm-mock"], default="fake")
     parser.add_argument("--server-workers", type=int, default=1, help="guidellm-mock worker processes")
     parser.add_argument("--processes", type=int, default=1, help="loadgen client processes")
+    parser.add_argument("--no-guidellm", action="store_true", help="skip the guidellm rows")
+    parser.add_argument(
+        "--guidellm-processes", type=int, default=None,
+        help="guidellm worker processes (default: guidellm's own default, 10)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     print(
@@ -238,21 +333,33 @@ def main() -> int:
         f" loadgen client processes: {args.processes}"
     )
     print("+ttft = measured TTFT minus the server's configured TTFT; cores = average CPU cores in use")
-    print_header()
     with tempfile.TemporaryDirectory(prefix="loadgen-bench-") as tmp:
         workdir = Path(tmp)
+        tokenizer_dir = workdir / "tokenizer"  # generated per run: no binary tokenizer files are committed
+        reason = "skipped (--no-guidellm)" if args.no_guidellm else guidellm_unavailable_reason(tokenizer_dir)
+        if reason is None:
+            print("guidellm: runs after each loadgen row, same server, concurrency and duration; offline")
+            # Said up front because it flatters guidellm's +ttft: time spent in its own dispatch queue is not
+            # in its TTFT (its clock starts at the header write), while loadgen's clock starts when the request
+            # is created, before a connection slot is granted.
+            print("guidellm TTFT starts at its header write, loadgen's when the request is created")
+        print_header()
         log = workdir / "server.log"
         with running_server(args.server, 0, args.server_workers, log) as (url, pid):
             for concurrency in args.concurrency:
-                print_row(
-                    run_loadgen(url, pid, concurrency, args.duration, args.processes, 0, "ttft=0", workdir)
-                )
+                loadgen = run_loadgen(url, pid, concurrency, args.duration, args.processes, 0, "ttft=0", workdir)
+                print_row(loadgen)
+                if reason is None:
+                    print_guidellm(loadgen, run_guidellm(url, pid, concurrency, args.duration, 0, tokenizer_dir,
+                                                         args.guidellm_processes, workdir))  # fmt: skip
         with running_server(args.server, TTFT_PHASE_LATENCY_MS, args.server_workers, log) as (url, pid):
-            print_row(
-                run_loadgen(url, pid, TTFT_PHASE_CONCURRENCY, args.duration, args.processes,
-                            TTFT_PHASE_LATENCY_MS, f"ttft={TTFT_PHASE_LATENCY_MS}ms", workdir)
-            )  # fmt: skip
-    reason = guidellm_unavailable_reason()
+            loadgen = run_loadgen(url, pid, TTFT_PHASE_CONCURRENCY, args.duration, args.processes,
+                                  TTFT_PHASE_LATENCY_MS, f"ttft={TTFT_PHASE_LATENCY_MS}ms", workdir)  # fmt: skip
+            print_row(loadgen)
+            if reason is None:
+                print_guidellm(loadgen, run_guidellm(url, pid, TTFT_PHASE_CONCURRENCY, args.duration,
+                                                     TTFT_PHASE_LATENCY_MS, tokenizer_dir, args.guidellm_processes,
+                                                     workdir))  # fmt: skip
     if reason:
         print(f"guidellm: NOT RUN: {reason}. No loadgen/guidellm ratio can be printed.")
     return 0
