@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +41,11 @@ def build_payload(
         # Ask for the final usage chunk so token counts come from the server, not from chunk counting.
         payload["stream_options"] = {"include_usage": True}
     return payload
+
+
+def encode_payload(payload: dict[str, Any]) -> bytes:
+    """The JSON body bytes, encoded as httpx's `json=` would (compact, UTF-8, no NaN), once per distinct payload."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:

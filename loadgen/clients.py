@@ -1,11 +1,10 @@
-"""HTTP clients for load: HTTP/1.1 keep-alive, one pooled connection per concurrent stream, sharded.
+"""HTTP for load: HTTP/1.1 keep-alive, one connection per concurrent stream, each in its own small pool.
 
-httpcore's connection pool re-examines its connections every time a request is queued or released, and
-for each idle one counts all of them again: O(N^2) per request for a pool of N connections, which made
-the pool the client's main CPU cost at 256 streams. Splitting the connections over many small clients
-keeps that cost small and flat. Each in-flight request
-holds a slot of one client, and a client has exactly as many connections as slots, so no request ever
-waits for a connection inside httpx.
+httpcore's connection pool re-examines its connections every time a request is queued or released (for each
+one an `is_readable` poll through anyio's extra attributes, and idle counts over all of them): O(N^2) per
+request for a pool of N connections. A pool of exactly one connection per slot keeps that cost flat and
+smallest, and since each in-flight request holds its own slot, no request ever waits for a connection
+inside httpx.
 """
 
 from __future__ import annotations
@@ -14,12 +13,15 @@ import contextlib
 import importlib.util
 import ssl
 import sys
+import urllib.request
 from collections import deque
 from collections.abc import AsyncIterator
 
 import httpx
 
-CONNECTIONS_PER_CLIENT = 8
+from loadgen.senders import ClientSender, Sender, TransportSender
+
+LOOKUP_CONNECTIONS = 1
 
 
 def _make_failed_sniffio_import_cheap() -> None:
@@ -31,55 +33,75 @@ def _make_failed_sniffio_import_cheap() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+def _limits(connections: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=30.0)
+
+
 def make_client(connections: int, timeout: float, tls: ssl.SSLContext | None = None) -> httpx.AsyncClient:
     _make_failed_sniffio_import_cheap()
-    limits = httpx.Limits(
-        max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=30.0
-    )
     return httpx.AsyncClient(
         http1=True,
         http2=False,
-        limits=limits,
+        limits=_limits(connections),
         timeout=httpx.Timeout(timeout),
         verify=tls if tls is not None else True,
     )
 
 
+def _proxies_configured() -> bool:
+    # An AsyncClient honours HTTP(S)_PROXY/ALL_PROXY from the environment; a bare transport would not, so
+    # with any proxy configured every slot keeps the client path (and its proxy and NO_PROXY handling).
+    return any(key in ("http", "https", "all") for key in urllib.request.getproxies())
+
+
 class ClientSlots:
-    def __init__(self, shards: list[tuple[httpx.AsyncClient, int]], *, owned: bool) -> None:
-        self.clients = [client for client, _ in shards]
-        self._free: deque[httpx.AsyncClient] = deque()
-        for client, capacity in shards:
-            self._free.extend([client] * capacity)
+    """Hands each in-flight request a Sender with a free connection; `clients[0]` serves one-off requests."""
+
+    def __init__(self, senders: list[Sender], clients: list[httpx.AsyncClient], *, owned: bool) -> None:
+        self.clients = clients
+        self._free: deque[Sender] = deque(senders)
+        self._transports = [s.transport for s in senders if isinstance(s, TransportSender)]
         self._owned = owned
 
     @classmethod
     def open(cls, concurrency: int, timeout: float) -> ClientSlots:
-        # One TLS context for all shards: building one loads the CA bundle (~20 ms each).
+        _make_failed_sniffio_import_cheap()
+        # One TLS context for everything: building one loads the CA bundle (~20 ms each).
         tls = ssl.create_default_context()
-        shards = []
-        remaining = concurrency
-        while remaining > 0:
-            size = min(CONNECTIONS_PER_CLIENT, remaining)
-            shards.append((make_client(size, timeout, tls), size))
-            remaining -= size
-        return cls(shards, owned=True)
+        if _proxies_configured():
+            clients = [make_client(1, timeout, tls) for _ in range(concurrency)]
+            return cls([ClientSender(c) for c in clients], clients, owned=True)
+        senders: list[Sender] = [
+            TransportSender(httpx.AsyncHTTPTransport(verify=tls, http1=True, http2=False, limits=_limits(1)), timeout)
+            for _ in range(concurrency)
+        ]
+        return cls(senders, [make_client(LOOKUP_CONNECTIONS, timeout, tls)], owned=True)
 
     @classmethod
     def wrap(cls, client: httpx.AsyncClient, concurrency: int) -> ClientSlots:
         """Use a caller's client (auth, TLS, headers) for every slot; it is never closed here."""
-        return cls([(client, concurrency)], owned=False)
+        sender = ClientSender(client)
+        return cls([sender] * concurrency, [client], owned=False)
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A client with a free connection; callers keep in-flight requests within the concurrency."""
-        client = self._free.popleft()
+    async def slot(self) -> AsyncIterator[Sender]:
+        """A sender with a free connection; callers keep in-flight requests within the concurrency."""
+        sender = self._free.popleft()
         try:
-            yield client
+            yield sender
         finally:
-            self._free.append(client)
+            self._free.append(sender)
+
+    def acquire(self) -> Sender:
+        """`slot` without the context manager (cheaper per request): pair every call with `release`."""
+        return self._free.popleft()
+
+    def release(self, sender: Sender) -> None:
+        self._free.append(sender)
 
     async def aclose(self) -> None:
         if self._owned:
             for client in self.clients:
                 await client.aclose()
+            for transport in self._transports:
+                await transport.aclose()

@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 
-from loadgen.api import ServerError, build_payload, first_model_id, join_url
+from loadgen.api import ServerError, build_payload, encode_payload, first_model_id, join_url
 from loadgen.clients import ClientSlots
 from loadgen.config import LoadConfig
 from loadgen.prompts import PromptSchedule, load_prompts
 from loadgen.records import RequestRecord
-from loadgen.stream import stream_request
+from loadgen.stream import send_streaming
 from loadgen.summary import failure_examples, summarize, time_series
 
 REPORT_SCHEMA_VERSION = 1
@@ -135,7 +135,9 @@ class _Run:
         self.stop = stop
         self.abort = abort
         self.counters = counters
-        self.url = join_url(config.url, config.endpoint.path)
+        # Parsed once: a str URL would be parsed again for every request.
+        self.url = httpx.URL(join_url(config.url, config.endpoint.path))
+        self.bodies: dict[str, bytes] = {}  # encoded request body per distinct prompt
         self.records: list[RequestRecord] = []
         self.origin = 0.0
         self.issue_until = float("inf") if config.duration is None else config.warmup + config.duration
@@ -232,31 +234,32 @@ class _Run:
         start = perf_counter() - self.origin
         record = RequestRecord(index=index, start=start, warmup=start < self.config.warmup)
         self.records.append(record)
-        payload = build_payload(
-            self.config.endpoint,
-            self.model,
-            self.prompts.prompt_for(index),
-            self.config.max_tokens,
-            stream=True,
-        )
+        body = self._body(self.prompts.prompt_for(index))
         counters = self.counters
         counters.started += 1
         counters.in_flight += 1
+        sender = self.slots.acquire()
         try:
-            async with self.slots.slot() as client:
-                await stream_request(
-                    client, self.url, payload, record, origin=self.origin, timeout=self.config.timeout
-                )
+            # Sets record.start again, to when the request is handed to httpx.
+            await send_streaming(sender, self.url, body, record, origin=self.origin, timeout=self.config.timeout)
         except asyncio.CancelledError:
             record.cancelled = True
             raise
         finally:
+            self.slots.release(sender)
             counters.in_flight -= 1
             counters.tokens += record.tokens
             if record.completed:
                 counters.completed += 1
             elif record.failure is not None:
                 counters.failed += 1
+
+    def _body(self, prompt: str) -> bytes:
+        body = self.bodies.get(prompt)
+        if body is None:
+            payload = build_payload(self.config.endpoint, self.model, prompt, self.config.max_tokens, stream=True)
+            body = self.bodies[prompt] = encode_payload(payload)
+        return body
 
 
 __all__ = ["LiveCounters", "LoadConfig", "LoadReport", "ServerError", "run_load"]

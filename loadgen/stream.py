@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterable
 from time import perf_counter
 from typing import Any
 
 import httpx
 
-from loadgen.api import describe_transport_error, excerpt
+from loadgen.api import describe_transport_error, encode_payload, excerpt
 from loadgen.records import Failure, RequestRecord
+from loadgen.senders import ClientSender, Sender
 from loadgen.sse import SSEParser
 
 ERROR_BODY_BYTES = 2048
@@ -37,8 +39,19 @@ async def stream_request(
 
     Cancellation propagates after `record.end` is set, so the caller can mark the record cancelled.
     """
+    await send_streaming(ClientSender(client), httpx.URL(url), encode_payload(payload), record,
+                         origin=origin, timeout=timeout)  # fmt: skip
+
+
+async def send_streaming(
+    sender: Sender, url: httpx.URL, body: bytes, record: RequestRecord, *, origin: float, timeout: float
+) -> None:
+    """`stream_request` for a body already encoded, through any Sender; sets `record.start`."""
+    # TTFT and latency start here, when the request is handed to httpx: building the payload and finding a
+    # free connection slot happen before and are the load generator's own business, not the server's.
+    record.start = perf_counter() - origin
     try:
-        async with asyncio.timeout(timeout), client.stream("POST", url, json=payload) as response:
+        async with asyncio.timeout(timeout), sender.post(url, body) as response:
             record.status = response.status_code
             if response.status_code != 200:
                 record.failure = classify_status(response.status_code)
@@ -69,11 +82,19 @@ async def _read_excerpt(response: httpx.Response) -> str:
     return excerpt(received[:ERROR_BODY_BYTES].decode("utf-8", errors="replace"))
 
 
+def _body_chunks(response: httpx.Response) -> AsyncIterable[bytes]:
+    # Without a content encoding the transport's byte stream is the body: reading it directly skips the two
+    # generator layers (and the no-op decoder and chunker) aiter_bytes adds to every network read.
+    if response.headers.get("content-encoding", "identity") == "identity":
+        return response.stream  # type: ignore[return-value]
+    return response.aiter_bytes()
+
+
 async def _consume_stream(response: httpx.Response, record: RequestRecord, origin: float) -> None:
     parser = SSEParser()
     last_token_at = 0.0
     itl = record.itl
-    async for chunk in response.aiter_bytes():
+    async for chunk in _body_chunks(response):
         # One timestamp per network read: tokens arriving in the same read really did arrive together.
         now = perf_counter() - origin
         for event in parser.feed(chunk):

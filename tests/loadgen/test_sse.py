@@ -95,3 +95,13 @@ def test_utf8_sequence_split_across_reads_decodes_intact() -> None:
 def test_data_field_without_space_and_value_with_colons() -> None:
     events, _ = feed_all([b"data:a:b: c\n\n"])
     assert events[0].data == "a:b: c"
+
+
+def test_data_lines_with_and_without_the_space_after_the_colon_parse_alike() -> None:
+    # "data: x" takes a fast path; "data:x", "data:  x" (one space kept) and "data" (empty) the general one.
+    parser = SSEParser()
+    events = parser.feed(b"data: a\ndata:b\ndata:  c\ndata\n\n")
+    assert [e.data for e in events] == ["a\nb\n c\n"]
+    split = SSEParser()
+    raw = b'data: {"x": "\xc3\xa9"}\n\n'
+    assert [e.data for i in range(len(raw)) for e in split.feed(raw[i : i + 1])] == ['{"x": "é"}']
