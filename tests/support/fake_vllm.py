@@ -243,6 +243,10 @@ class FakeVllm:
                 await self.send_json(writer, 400, error, keep_alive=False)
         except (ConnectionError, asyncio.IncompleteReadError, OSError):
             pass
+        except asyncio.CancelledError:
+            # Only at exit, when the drain limit cut this response: end quietly, as the connection ends anyway
+            # (asyncio's stream callback would otherwise print the cancellation as a traceback).
+            writer.transport.abort()
         finally:
             if not writer.is_closing():
                 writer.close()
