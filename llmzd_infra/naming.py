@@ -32,8 +32,17 @@ class ModelNames:
         return self.model
 
     @property
-    def config_map(self) -> str:
+    def config_resource(self) -> str:
+        """The ConfigMap's Pulumi resource name: fixed, so a content change replaces one logical resource."""
         return f"{self.model}-config"
+
+    def config_map(self, content_hash: str) -> str:
+        """The ConfigMap's Kubernetes name, after its content: a settings change makes a new object.
+
+        The old object stays for the stable pods until Pulumi deletes the replaced resource, which it does
+        only at the end of a successful update (create-before-delete, as the names differ).
+        """
+        return f"{self.model}-config-{content_hash}"
 
     @property
     def hf_token_secret(self) -> str:

@@ -60,6 +60,15 @@ def content_hash(data: Any, length: int = 12) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:length]
 
 
+def config_hash(model: ModelDeployment) -> str:
+    """The ConfigMap's content hash: its name suffix and the pod template's ``llmzd.io/config-hash``."""
+    return content_hash(config_map_data(model))
+
+
+def config_map_name(model: ModelDeployment) -> str:
+    return ModelNames(model.name).config_map(config_hash(model))
+
+
 def vllm_args(model: ModelDeployment) -> list[str]:
     settings = vllm_settings(model)
 
@@ -120,7 +129,7 @@ def _resources(model: ModelDeployment) -> dict[str, Any]:
     return result
 
 
-def _volumes(model: ModelDeployment, names: ModelNames) -> list[dict[str, Any]]:
+def _volumes(model: ModelDeployment, config_map: str) -> list[dict[str, Any]]:
     cache = model.model_cache
     if cache.type == "pvc":
         cache_volume: dict[str, Any] = {"persistentVolumeClaim": {"claimName": cache.claim_name}}
@@ -132,7 +141,7 @@ def _volumes(model: ModelDeployment, names: ModelNames) -> list[dict[str, Any]]:
         {
             "name": "llmzd-probe",
             "configMap": {
-                "name": names.config_map,
+                "name": config_map,
                 "items": [{"key": name, "path": name} for name in PROBE_FILES],
                 "defaultMode": 0o444,
             },
@@ -151,8 +160,12 @@ def _env(model: ModelDeployment, names: ModelNames, has_hf_token: bool) -> list[
 
 
 def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
-    """The Rollout's pod template, annotated with its own revision and the ConfigMap's hash."""
+    """The Rollout's pod template, reading the content-named ConfigMap and annotated with its hash and revision."""
     names = ModelNames(model.name)
+    data_hash = config_hash(model)
+    # The ConfigMap this revision reads is named after its content, so these pods never see another
+    # revision's settings, even when they restart after an aborted update.
+    config_map = names.config_map(data_hash)
     exec_probe = {"exec": {"command": probe_command(model)}}
     container: dict[str, Any] = {
         "name": CONTAINER_NAME,
@@ -161,7 +174,7 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
         "command": ["vllm", "serve"],
         "args": vllm_args(model),
         "ports": [{"name": "http", "containerPort": model.port, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": names.config_map}}],
+        "envFrom": [{"configMapRef": {"name": config_map}}],
         "env": _env(model, names, has_hf_token),
         "resources": _resources(model),
         "volumeMounts": [
@@ -182,7 +195,7 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "terminationGracePeriodSeconds": model.drain.termination_grace_period_seconds,
         "containers": [container],
-        "volumes": _volumes(model, names),
+        "volumes": _volumes(model, config_map),
     }
     if model.node_selector:
         spec["nodeSelector"] = dict(model.node_selector)
@@ -192,7 +205,7 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
         **standard_labels("inference", model.name, version=model.image.tag),
         **selector_labels(model.name),
     }
-    annotations = {CONFIG_HASH_ANNOTATION: content_hash(config_map_data(model))}
+    annotations = {CONFIG_HASH_ANNOTATION: data_hash}
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
     annotations[REVISION_ANNOTATION] = content_hash(template)
     return template

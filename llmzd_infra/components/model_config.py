@@ -1,4 +1,10 @@
-"""Per-model ConfigMap: the vLLM settings (as environment) and the readiness probe program file."""
+"""Per-model ConfigMap: the vLLM settings (as environment) and the readiness probe files, named after its content.
+
+A settings change must not touch the ConfigMap the stable pods read: until the new revision has passed the
+gates, a stable pod that restarts has to come back with the old settings. So the object is immutable and named
+``<model>-config-<content hash>``; a change is a new object, and Pulumi replaces the old one create-before-delete
+(the names differ), deleting it only once the whole update, gates included, has succeeded.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,56 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from llmzd_infra.components.options import child_options
-from llmzd_infra.naming import standard_labels
+from llmzd_infra.naming import CONFIG_HASH_ANNOTATION, ModelNames, standard_labels
+from llmzd_infra.workload import content_hash
 
 
 @dataclass(frozen=True)
 class ModelConfigArgs:
     model_name: str
     namespace: str
-    config_map_name: str
     data: dict[str, str]
-    data_hash: str
+
+    @property
+    def data_hash(self) -> str:
+        return content_hash(self.data)
+
+    @property
+    def config_map_name(self) -> str:
+        return ModelNames(self.model_name).config_map(self.data_hash)
+
+
+def replacement_options() -> pulumi.ResourceOptions:
+    """Create the new ConfigMap before the old one is deleted, never the other way round.
+
+    This is Pulumi's default; it is spelled out because delete-before-replace would delete the stable pods'
+    ConfigMap before the new revision has passed any gate.
+    """
+    return pulumi.ResourceOptions(delete_before_replace=False)
 
 
 class ModelConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        """``name`` is the Pulumi resource name; keep it free of the content hash (see ``ModelNames.config_resource``).
+
+        With a fixed resource name (so a fixed URN) Pulumi sees a settings change as a replacement of this one
+        resource, ordered before the Rollout update; a hash in the URN would make it an unrelated add and delete.
+        """
         super().__init__("llmzd:index:ModelConfig", name, None, opts)
+        self.name = args.config_map_name
+        self.data_hash = args.data_hash
         self.config_map = k8s.core.v1.ConfigMap(
             name,
             metadata={
-                "name": args.config_map_name,
+                "name": self.name,
                 "namespace": args.namespace,
                 "labels": standard_labels("config", args.model_name),
-                "annotations": {"llmzd.io/config-hash": args.data_hash},
+                "annotations": {CONFIG_HASH_ANNOTATION: self.data_hash},
             },
             data=args.data,
-            opts=child_options(self, opts),
+            # Immutable: the API server refuses any data change, so the content always matches the name, and
+            # kubelet stops watching it.
+            immutable=True,
+            opts=pulumi.ResourceOptions.merge(child_options(self, opts), replacement_options()),
         )
-        self.register_outputs({"name": args.config_map_name, "hash": args.data_hash})
+        self.register_outputs({"name": self.name, "hash": self.data_hash})

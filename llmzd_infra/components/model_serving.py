@@ -14,7 +14,7 @@ from llmzd_infra.components.rollout import VllmRollout, VllmRolloutArgs
 from llmzd_infra.components.services import ModelServices, ModelServicesArgs
 from llmzd_infra.config import ModelDeployment
 from llmzd_infra.naming import ModelNames, in_cluster_url
-from llmzd_infra.workload import config_map_data, content_hash, pod_template, revision_of
+from llmzd_infra.workload import config_map_data, pod_template, revision_of
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,8 @@ class ModelServing(pulumi.ComponentResource):
         names = ModelNames(model.name)
         child = child_options(self, opts)
 
-        data = config_map_data(model)
         self.config = ModelConfig(
-            f"{model.name}-config",
-            ModelConfigArgs(model.name, args.namespace, names.config_map, data, content_hash(data)),
-            opts=child,
+            names.config_resource, ModelConfigArgs(model.name, args.namespace, config_map_data(model)), opts=child
         )
         pod_dependencies: list[pulumi.Resource] = [self.config]
         self.hf_secret: HfTokenSecret | None = None
@@ -114,6 +111,8 @@ class ModelServing(pulumi.ComponentResource):
             "rollout": names.rollout,
             "image": model.image.reference,
             "revision": self.revision,
+            # Named after its content: the ConfigMap this revision's pods read.
+            "configMap": self.config.name,
         }
         if self.gates is not None:
             outputs["gates"] = self.gates.outputs

@@ -5,6 +5,10 @@ An object is *replaced* (deleted and created again, so anything pointing at it b
   identity labels ``app.kubernetes.io/instance`` + ``llmzd.io/role``, another name);
 - a field the API server will not update changes (``IMMUTABLE_FIELDS``, kept short on purpose), or a
   ConfigMap/Secret marked ``immutable: true`` changes its data.
+
+A content-named ConfigMap (``<model>-config-<hash>``, immutable) is replaced on every data change too, but the
+other way round: Pulumi creates the new one first and deletes the old one only after the whole update has
+succeeded, so the reason says that instead of "renamed".
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from llmzd_infra.plan.field_diff import FieldChange, changes_between, under
+from llmzd_infra.plan.references import is_content_named
 from llmzd_infra.plan.render_dir import ObjectRef
 
 
@@ -45,6 +50,7 @@ IMMUTABLE_FIELDS: tuple[ImmutableField, ...] = (
 _IMMUTABLE_DATA_KINDS = ("ConfigMap", "Secret")
 _DATA_FIELDS = ("data", "binaryData", "stringData")
 IDENTITY_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/component", "llmzd.io/role")
+CONTENT_NAMED_REASON = "new content-named ConfigMap; the old one is deleted after the update succeeds"
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,10 @@ def classify_objects(base: Objects, head: Objects) -> list[ObjectChange]:
     only_base = {ref: base[ref] for ref in base.keys() - head.keys()}
     only_head = {ref: head[ref] for ref in head.keys() - base.keys()}
     for old_ref, new_ref, reason in _pair_moves(only_base, only_head):
-        fields = changes_between(only_base.pop(old_ref), only_head.pop(new_ref))
+        old_object, new_object = only_base.pop(old_ref), only_head.pop(new_ref)
+        fields = changes_between(old_object, new_object)
+        if old_ref.namespace == new_ref.namespace and is_content_named(new_object):
+            reason = CONTENT_NAMED_REASON
         replaced = ObjectChange(Change.REPLACED, new_ref, tuple(fields), previous=old_ref, reasons=(reason,))
         changes.append(replaced)
     changes += [ObjectChange(Change.ADDED, ref) for ref in sorted(only_head)]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from llmzd_infra.plan.field_diff import under
 from llmzd_infra.plan.objects import Change, ObjectChange
-from llmzd_infra.plan.render_dir import RenderedStack
+from llmzd_infra.plan.references import config_map_references
+from llmzd_infra.plan.render_dir import ObjectRef, RenderedStack
 from llmzd_infra.plan.rollouts import ModelPlan, Status
 
 
@@ -22,6 +23,7 @@ def plan_warnings(
     base: RenderedStack, head: RenderedStack, objects: Sequence[ObjectChange], models: Sequence[ModelPlan]
 ) -> list[PlanWarning]:
     warnings = [*_service_warnings(objects), *_namespace_warnings(base, head, objects)]
+    warnings += _shared_config_warnings(head, objects)
     for plan in models:
         warnings += _model_warnings(base, plan)
     budget = _gpu_budget_warning(head, models)
@@ -47,6 +49,32 @@ def _service_warnings(objects: Sequence[ObjectChange]) -> list[PlanWarning]:
                     f"service-{what}", str(change.ref),
                     f"{what} change ({', '.join(fields)}) breaks clients and the Rollout's traffic switch",
                 ))
+    return warnings
+
+
+def _shared_config_warnings(head: RenderedStack, objects: Sequence[ObjectChange]) -> list[PlanWarning]:
+    """A ConfigMap the Rollout pods read whose data changes under the same name.
+
+    Old and new revision then share it: it is updated (or, immutable, deleted and created again) before any
+    gate has run, and a stable pod that restarts meanwhile, or after an abort, reads the new settings or none.
+    """
+    read = {
+        ObjectRef("ConfigMap", ref.namespace, name)
+        for ref, obj in head.objects.items()
+        if ref.kind == "Rollout"
+        for name in config_map_references(dict((obj.get("spec") or {}).get("template") or {}))
+    }
+    warnings = []
+    for change in objects:
+        same_name = change.previous is None and change.change in (Change.CHANGED, Change.REPLACED)
+        data = [f.path for f in change.fields if under(f.path, "data") or under(f.path, "binaryData")]
+        if same_name and data and change.ref in read:
+            warnings.append(PlanWarning(
+                "shared-config", str(change.ref),
+                "data changes under the same name while Rollout pods read it: the stable pods see it before any "
+                "gate runs, so one that restarts gets the new settings (or none); name the ConfigMap after its "
+                "content",
+            ))
     return warnings
 
 

@@ -16,6 +16,9 @@ REVISION_ANNOTATION = "llmzd.io/revision"
 CONFIG_HASH_ANNOTATION = "llmzd.io/config-hash"
 _CONTAINER_FIELD = re.compile(r"^spec\.(?:init)?[cC]ontainers\[[^\]]*\](?:\.(?P<field>[A-Za-z]+))?")
 _PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# The ConfigMap is named after its content, so a settings change also renames every reference to it: that is
+# the config hash moving, not an env or volume change of its own.
+_CONFIG_MAP_NAME = re.compile(r"\.(?:configMapRef|configMapKeyRef|configMap)\.name$")
 
 
 class Status(StrEnum):
@@ -121,6 +124,8 @@ def cause_of(change: FieldChange) -> str | None:
         return "pod labels"
     if path.startswith("metadata"):
         return "pod annotations"
+    if _CONFIG_MAP_NAME.search(path):
+        return "config hash"
     if path.startswith("spec.volumes"):
         return "volumes"
     match = _CONTAINER_FIELD.match(path)

@@ -28,6 +28,9 @@ class Registration:
     dependencies: tuple[str, ...]
     custom: bool
     provider: str = ""  # provider reference ("<urn>::<id>"), empty for the default provider
+    # Replacement order as sent: tests check that nothing deletes a ConfigMap before its replacement exists.
+    delete_before_replace: bool = False
+    delete_before_replace_defined: bool = False
 
 
 @dataclass
@@ -59,6 +62,8 @@ class RecordingMonitor(MockMonitor):
             dependencies=tuple(request.dependencies),
             custom=bool(request.custom),
             provider=request.provider,
+            delete_before_replace=bool(request.deleteBeforeReplace),
+            delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
         ))
         return response
 

@@ -85,6 +85,8 @@ def test_outputs_for_other_stacks(two_models: RenderResult) -> None:
     assert chat["image"] == "vllm/vllm-openai:v0.11.0"
     rollout = next(o for o in two_models.objects if o["kind"] == "Rollout" and o["metadata"]["name"] == "chat")
     assert chat["revision"] == rollout["spec"]["template"]["metadata"]["annotations"]["llmzd.io/revision"]
+    config_hash = rollout["spec"]["template"]["metadata"]["annotations"]["llmzd.io/config-hash"]
+    assert chat["configMap"] == f"chat-config-{config_hash}"
 
 
 def test_kubeconfig_context_and_render_directory_configure_one_provider() -> None:

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from llmzd_infra.config import parse_stack_config
-from llmzd_infra.workload import config_map_data, pod_template, probe_sources, revision_of
+from llmzd_infra.workload import (
+    config_hash,
+    config_map_data,
+    config_map_name,
+    content_hash,
+    pod_template,
+    probe_sources,
+    revision_of,
+)
+from tests.support.pod_templates import config_map_names_read_by
 from tests.support.stacks import REPO_ROOT, minimal_model, raw_config
 
 
@@ -67,7 +76,7 @@ def test_gpu_limits_shm_cache_and_probe_volume() -> None:
     volumes = {v["name"]: v for v in template["spec"]["volumes"]}
     assert volumes["dshm"]["emptyDir"] == {"medium": "Memory", "sizeLimit": "4Gi"}
     assert volumes["model-cache"]["persistentVolumeClaim"] == {"claimName": "hf-cache"}
-    assert volumes["llmzd-probe"]["configMap"]["name"] == "vllm-config"
+    assert volumes["llmzd-probe"]["configMap"]["name"] == config_map_name(model)
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["dshm"]["mountPath"] == "/dev/shm"
     assert mounts["llmzd-probe"] == {"name": "llmzd-probe", "mountPath": "/etc/llmzd/probe", "readOnly": True}
@@ -78,7 +87,7 @@ def test_vllm_settings_come_from_the_config_map() -> None:
                      model={"id": "org/m", "revision": "abc123"})
     container = container_of(pod_template(model, False))
     data = config_map_data(model)
-    assert container["envFrom"] == [{"configMapRef": {"name": "vllm-config"}}]
+    assert container["envFrom"] == [{"configMapRef": {"name": config_map_name(model)}}]
     assert data["LLMZD_DTYPE"] == "bfloat16" and data["LLMZD_MAX_MODEL_LEN"] == "8192"
     assert data["LLMZD_MODEL_REVISION"] == "abc123"
     args = container["args"]
@@ -150,3 +159,51 @@ def test_config_hash_annotation_tracks_config_map_data() -> None:
     b = pod_template(model_of(vllm={"gpuMemoryUtilization": 0.5}), False)["metadata"]["annotations"][
         "llmzd.io/config-hash"]
     assert a != b
+
+
+def test_config_map_name_is_the_model_name_and_the_content_hash() -> None:
+    model = model_of()
+    data_hash = content_hash(config_map_data(model))
+    assert config_hash(model) == data_hash and len(data_hash) == 12
+    assert config_map_name(model) == f"vllm-config-{data_hash}"
+    # The annotation the issue asked for stays, equal to the name suffix.
+    assert pod_template(model, False)["metadata"]["annotations"]["llmzd.io/config-hash"] == data_hash
+
+
+def test_config_map_name_changes_exactly_when_its_data_changes() -> None:
+    base = model_of()
+    settings_changes = [
+        {"model": {"id": "Qwen/Qwen2.5-1.5B-Instruct"}},
+        {"model": {"id": "Qwen/Qwen2.5-0.5B-Instruct", "servedName": "qwen"}},
+        {"model": {"id": "Qwen/Qwen2.5-0.5B-Instruct", "revision": "abc123"}},
+        {"vllm": {"dtype": "bfloat16"}},
+        {"vllm": {"maxModelLen": 1024}},
+        {"vllm": {"gpuMemoryUtilization": 0.5}},
+    ]
+    for change in settings_changes:
+        changed = model_of(**change)
+        assert config_map_data(changed) != config_map_data(base), change
+        assert config_map_name(changed) != config_map_name(base), change
+    # Pod-template-only changes roll the model but keep the ConfigMap (and its name) as it is.
+    other_changes = [
+        {"image": {"tag": "v0.11.1"}},
+        {"resources": {"requests": {"cpu": "3"}}},
+        {"drain": {"preStopSeconds": 30, "terminationGracePeriodSeconds": 60}},
+        {"replicas": 3},
+        {"vllm": {"extraArgs": ["--enable-prefix-caching"]}},
+    ]
+    for change in other_changes:
+        same = model_of(**change)
+        assert config_map_data(same) == config_map_data(base), change
+        assert config_map_name(same) == config_map_name(base), change
+
+
+def test_pod_template_reads_only_its_content_named_config_map_in_env_and_volume() -> None:
+    for model in (model_of(), model_of(vllm={"dtype": "bfloat16"})):
+        template = pod_template(model, has_hf_token=True)
+        # Exactly two places, env and the probe volume, and both the name of this content.
+        assert config_map_names_read_by(template) == [config_map_name(model)] * 2
+        container = container_of(template)
+        assert container["envFrom"] == [{"configMapRef": {"name": config_map_name(model)}}]
+        (probe_volume,) = [v for v in template["spec"]["volumes"] if "configMap" in v]
+        assert probe_volume["configMap"]["name"] == config_map_name(model)

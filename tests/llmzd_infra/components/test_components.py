@@ -16,8 +16,11 @@ from llmzd_infra.components.model_serving import ModelServing, ModelServingArgs
 from llmzd_infra.components.namespace import ServingNamespace, ServingNamespaceArgs
 from llmzd_infra.components.rollout import VllmRollout, VllmRolloutArgs
 from llmzd_infra.components.services import ModelServices, ModelServicesArgs
+from llmzd_infra.config import ModelDeployment
+from llmzd_infra.render.mocks import Registration
 from llmzd_infra.workload import config_map_data, content_hash, pod_template
 from tests.llmzd_infra.components.mocked import model, run_mocked
+from tests.support.pod_templates import config_map_names_read_by
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -77,10 +80,11 @@ def test_namespace_carries_the_standard_labels() -> None:
 def test_config_map_holds_settings_and_probe_with_its_hash_and_waits_for_the_component_deps() -> None:
     served = model()
     data = config_map_data(served)
+    data_hash = content_hash(data)
 
     def build() -> ModelConfig:
         guard = _guard()
-        args = ModelConfigArgs("vllm", "llm-serving", "vllm-config", data, content_hash(data))
+        args = ModelConfigArgs("vllm", "llm-serving", data)
         return ModelConfig("vllm-config", args, opts=pulumi.ResourceOptions(depends_on=[guard]))
 
     mocked = run_mocked(build)
@@ -90,9 +94,49 @@ def test_config_map_holds_settings_and_probe_with_its_hash_and_waits_for_the_com
     assert mocked.registration(CONFIG_MAP, "guard").urn in config_map.dependencies
     inputs = mocked.inputs(CONFIG_MAP, "vllm-config")
     assert inputs["data"] == data and "readiness_probe.py" in inputs["data"]
-    assert inputs["metadata"]["annotations"] == {"llmzd.io/config-hash": content_hash(data)}
+    assert inputs["metadata"]["annotations"] == {"llmzd.io/config-hash": data_hash}
     assert inputs["metadata"]["namespace"] == "llm-serving"
-    assert mocked.outputs_of(component) == {"name": "vllm-config", "hash": content_hash(data)}
+    assert mocked.outputs_of(component) == {"name": f"vllm-config-{data_hash}", "hash": data_hash}
+
+
+def test_config_map_is_immutable_named_after_its_content_and_replaced_create_before_delete() -> None:
+    data = config_map_data(model())
+    mocked = run_mocked(lambda: ModelConfig("vllm-config", ModelConfigArgs("vllm", "llm-serving", data)))
+    inputs = mocked.inputs(CONFIG_MAP, "vllm-config")
+    # The Kubernetes name carries the content hash; the Pulumi resource name does not.
+    assert inputs["metadata"]["name"] == f"vllm-config-{content_hash(data)}"
+    assert inputs["immutable"] is True
+    registration = mocked.registration(CONFIG_MAP, "vllm-config")
+    assert registration.delete_before_replace is False
+
+
+def _model_serving_config_map(served: ModelDeployment) -> tuple[Registration, dict, Registration, dict]:
+    mocked = run_mocked(lambda: ModelServing(served.name, ModelServingArgs(served, "llm-serving", run_gates=False)))
+    (config_map,) = [r for r in mocked.monitor.registrations if r.type == CONFIG_MAP]
+    rollout = mocked.registration(ROLLOUT, served.name)
+    return config_map, mocked.inputs(CONFIG_MAP, config_map.name), rollout, mocked.inputs(ROLLOUT, served.name)
+
+
+def test_settings_change_is_a_new_config_map_under_the_same_pulumi_resource() -> None:
+    old_cm, old_inputs, old_rollout, old_rollout_inputs = _model_serving_config_map(model("chat"))
+    new_cm, new_inputs, new_rollout, new_rollout_inputs = _model_serving_config_map(
+        model("chat", vllm={"gpuMemoryUtilization": 0.5})
+    )
+    # Same URN: Pulumi plans a replacement of one resource (new object first, old one deleted at the end).
+    assert old_cm.urn == new_cm.urn and old_cm.name == "chat-config"
+    assert old_inputs["metadata"]["name"] != new_inputs["metadata"]["name"]
+    assert old_inputs["metadata"]["name"].startswith("chat-config-")
+    assert not new_cm.delete_before_replace
+    for cm, cm_inputs, rollout, rollout_inputs in (
+        (old_cm, old_inputs, old_rollout, old_rollout_inputs),
+        (new_cm, new_inputs, new_rollout, new_rollout_inputs),
+    ):
+        # The Rollout waits for its ConfigMap, and reads exactly that one, in env and in the probe volume.
+        assert cm.urn in rollout.dependencies
+        template = rollout_inputs["spec"]["template"]
+        assert config_map_names_read_by(template) == [cm_inputs["metadata"]["name"]] * 2
+        annotations = template["metadata"]["annotations"]
+        assert cm_inputs["metadata"]["name"] == f"chat-config-{annotations['llmzd.io/config-hash']}"
 
 
 def test_token_secret_holds_the_token_as_a_pulumi_secret() -> None:

@@ -38,6 +38,8 @@ class StackSpec:
     port: int = 8000
     gpu_budget: int | None = 2
     helm_version: str = "2.40.2"
+    # The program's ConfigMap is named after its content (and immutable); False: the old fixed-name one.
+    content_named_config: bool = True
     extra_objects: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def but(self, **changes: Any) -> StackSpec:
@@ -50,9 +52,14 @@ def _hash(data: Any) -> str:
 
 def build_objects(spec: StackSpec) -> list[dict[str, Any]]:
     config_data = {"LLMZD_MODEL_ID": spec.model_id, "LLMZD_SERVED_MODEL_NAME": spec.model_id}
-    config = k8s.config_map(f"{spec.model}-config", spec.namespace, **config_data)
+    config_hash = _hash(config_data)
+    if spec.content_named_config:
+        config = k8s.content_named_config_map(spec.model, config_hash, spec.namespace, **config_data)
+    else:
+        config = k8s.config_map(f"{spec.model}-config", spec.namespace, **config_data)
     container = k8s.vllm_container(image=spec.image, drain_seconds=spec.drain_seconds, gpus=spec.gpus)
     container["args"] += list(spec.extra_args)
+    container["envFrom"] = [{"configMapRef": {"name": config["metadata"]["name"]}}]
     rollout = k8s.vllm_rollout(
         name=spec.model,
         namespace=spec.namespace,
@@ -63,7 +70,7 @@ def build_objects(spec: StackSpec) -> list[dict[str, Any]]:
         scale_down_delay=spec.scale_down_delay,
         auto_promotion=spec.auto_promotion,
         gates=bool(spec.gates),
-        config_hash=_hash(config_data),
+        config_hash=config_hash,
     )
     template = rollout["spec"]["template"]
     del template["metadata"]["annotations"]["llmzd.io/revision"]

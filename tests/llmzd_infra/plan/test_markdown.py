@@ -69,3 +69,11 @@ def test_secret_object_data_diff_is_hidden_in_plan(tmp_path: Path) -> None:
     base_dir, head_dir = render_pair(tmp_path, StackSpec(extra_objects=(secret,)), StackSpec(extra_objects=(changed,)))
     text = render_markdown(build_plan(load_render(base_dir), load_render(head_dir)))
     assert "c2VjcmV0" not in text and "`data.extra`: `(absent)` → `(hidden)`" in text
+
+
+def test_settings_change_shows_the_config_map_replaced_create_before_delete(tmp_path: Path) -> None:
+    text = _markdown(tmp_path, StackSpec(), StackSpec(model_id="Qwen/Qwen2.5-1.5B-Instruct"))
+    assert "objects: 0 added, 1 changed in place, 1 replaced, 0 deleted · no warnings" in text
+    line = next(line for line in text.splitlines() if line.startswith("- `ConfigMap "))
+    assert "(was `ConfigMap llm-serving/vllm-config-" in line
+    assert line.endswith(": new content-named ConfigMap; the old one is deleted after the update succeeds")

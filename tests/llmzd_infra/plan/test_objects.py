@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmzd_infra.plan.objects import Change, ObjectChange, classify_objects
+from llmzd_infra.plan.objects import CONTENT_NAMED_REASON, Change, ObjectChange, classify_objects
 from llmzd_infra.plan.render_dir import ObjectRef
 from tests.llmzd_infra.policies import k8s_objects as k8s
 
@@ -89,3 +89,30 @@ def test_changes_are_ordered_by_kind_of_change() -> None:
     assert [c.change for c in classify_objects(base, head)] == [
         Change.ADDED, Change.CHANGED, Change.REPLACED, Change.DELETED
     ]
+
+
+def test_content_named_config_map_change_is_a_create_before_delete_replacement() -> None:
+    old = k8s.content_named_config_map("vllm", "aaaaaaaaaaaa", A="1")
+    new = k8s.content_named_config_map("vllm", "bbbbbbbbbbbb", A="2")
+    change = _only(classify_objects(_index(old), _index(new)))
+    assert change.change is Change.REPLACED
+    assert (change.previous.name, change.ref.name) == ("vllm-config-aaaaaaaaaaaa", "vllm-config-bbbbbbbbbbbb")
+    assert change.reasons == (CONTENT_NAMED_REASON,)
+    assert {f.path for f in change.fields} >= {"data.A", "metadata.name"}
+
+
+def test_moving_from_the_fixed_name_to_a_content_named_config_map_is_the_same_replacement() -> None:
+    # The upgrade of a stack deployed before the ConfigMaps were content-named.
+    old = k8s.config_map("vllm-config")
+    old["metadata"]["labels"]["app.kubernetes.io/component"] = "config"
+    new = k8s.content_named_config_map("vllm", "aaaaaaaaaaaa")
+    change = _only(classify_objects(_index(old), _index(new)))
+    assert change.change is Change.REPLACED and change.reasons == (CONTENT_NAMED_REASON,)
+    assert change.previous == ObjectRef("ConfigMap", "llm-serving", "vllm-config")
+
+
+def test_a_renamed_config_map_that_is_not_content_named_keeps_the_rename_reason() -> None:
+    old, new = k8s.config_map("vllm-config"), k8s.config_map("vllm-config")
+    new["metadata"]["name"] = "vllm-settings"
+    change = _only(classify_objects(_index(old), _index(new)))
+    assert change.change is Change.REPLACED and change.reasons == ("name vllm-config → vllm-settings",)

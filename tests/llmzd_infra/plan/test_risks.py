@@ -5,6 +5,7 @@ from pathlib import Path
 from llmzd_infra.plan import build_plan, load_render
 from llmzd_infra.plan.report import Plan
 from tests.llmzd_infra.plan.render_builder import StackSpec, render_pair
+from tests.llmzd_infra.policies import k8s_objects as k8s
 
 BASE = StackSpec()
 
@@ -84,3 +85,24 @@ def test_mandatory_policy_violations_in_head_are_warnings(tmp_path: Path) -> Non
     ]
     plan = _plan(tmp_path, BASE, violations=violations)
     assert [(w.code, w.subject) for w in plan.warnings] == [("policy", "Rollout/vllm")]
+
+
+def test_content_named_config_change_does_not_warn(tmp_path: Path) -> None:
+    assert _codes(_plan(tmp_path, BASE.but(model_id="Qwen/Qwen2.5-1.5B-Instruct"))) == []
+
+
+def test_fixed_name_config_shared_by_old_and_new_pods_warns(tmp_path: Path) -> None:
+    # The defect content naming removes: old and new revision read one ConfigMap that changes before the gates.
+    shared = BASE.but(content_named_config=False)
+    plan = _plan(tmp_path, shared.but(model_id="Qwen/Qwen2.5-1.5B-Instruct"), base=shared)
+    assert _codes(plan) == ["shared-config"]
+    assert plan.warnings[0].subject == "ConfigMap llm-serving/vllm-config"
+    assert "name the ConfigMap after its content" in plan.warnings[0].message
+
+
+def test_config_map_no_rollout_reads_may_change_in_place(tmp_path: Path) -> None:
+    unread = k8s.config_map("dashboards")
+    changed = k8s.config_map("dashboards", A="2")
+    plan = _plan(tmp_path, BASE.but(extra_objects=(changed,)), base=BASE.but(extra_objects=(unread,)))
+    assert [str(o.ref) for o in plan.objects] == ["ConfigMap llm-serving/dashboards"]
+    assert _codes(plan) == []

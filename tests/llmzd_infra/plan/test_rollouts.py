@@ -123,3 +123,20 @@ def test_gpus_during_switch_counts_preview_only_for_rolling_models(tmp_path: Pat
 )
 def test_model_argument_forms(words: list[str], model: str | None) -> None:
     assert model_argument(copy.copy(words)) == model
+
+
+def test_settings_change_rolls_with_the_config_hash_as_the_only_template_cause(tmp_path: Path) -> None:
+    # The renamed ConfigMap references (envFrom, probe volume) are the config hash moving, not env or volume edits.
+    plan = _plan(tmp_path, BASE.but(model_id="Qwen/Qwen2.5-1.5B-Instruct"))
+    (model,) = plan.models
+    assert model.status is Status.ROLLS
+    causes = _causes(plan)
+    assert list(causes) == ["model", "config hash"]
+    assert causes["config hash"] == (
+        '`metadata.annotations["llmzd.io/config-hash"]`', "`spec.containers[vllm].envFrom[0].configMapRef.name`",
+    )
+    (config_map,) = [o for o in plan.objects if o.ref.kind == "ConfigMap"]
+    assert config_map.change.value == "replaced" and config_map.previous is not None
+    base_hash = load_render(tmp_path / "base").models["vllm"].config_hash
+    assert config_map.previous.name == f"vllm-config-{base_hash}"
+    assert config_map.ref.name == f"vllm-config-{model.model.config_hash}"

@@ -108,6 +108,17 @@ def config_map(name: str = "vllm-config", namespace: str = "llm-serving", **data
     }
 
 
+def content_named_config_map(
+    model: str = "vllm", content_hash: str = "abcdef012345", namespace: str = "llm-serving", **data: str
+) -> dict[str, Any]:
+    """The program's ConfigMap: immutable, named ``<model>-config-<hash>`` and annotated with the same hash."""
+    obj = config_map(f"{model}-config-{content_hash}", namespace, **data)
+    obj["metadata"]["labels"] = {**_labels(model), "app.kubernetes.io/component": "config"}
+    obj["metadata"]["annotations"] = {"llmzd.io/config-hash": content_hash}
+    obj["immutable"] = True
+    return obj
+
+
 def service(
     name: str = "vllm-stable",
     namespace: str = "llm-serving",

@@ -13,6 +13,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from llmzd_infra.workload import content_hash
+from tests.support.pod_templates import config_map_names_read_by
 from tests.support.stacks import DEV_STACK_FILE, REPO_ROOT
 
 KUBERNETES_VERSION = "1.30.0"
@@ -46,9 +48,10 @@ def crd_schema(filename: str) -> dict[str, Any]:
 
 def test_render_writes_one_file_per_object(dev_render: Path) -> None:
     files = sorted(str(p.relative_to(dev_render)) for p in (dev_render / "objects").rglob("*.yaml"))
+    config_hash = json.loads((dev_render / "manifest.json").read_text())["models"][0]["configHash"]
     assert files == [
         "objects/_cluster/namespace-llm-serving.yaml",
-        "objects/llm-serving/configmap-vllm-config.yaml",
+        f"objects/llm-serving/configmap-vllm-config-{config_hash}.yaml",
         "objects/llm-serving/poddisruptionbudget-vllm-pdb.yaml",
         "objects/llm-serving/rollout-vllm.yaml",
         "objects/llm-serving/service-vllm-preview.yaml",
@@ -77,6 +80,20 @@ def test_builtin_kinds_are_valid_kubernetes(dev_render: Path) -> None:
     assert {o["kind"] for o in builtin} == {"Namespace", "ConfigMap", "Service", "PodDisruptionBudget"}
     for obj in builtin:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_rendered_config_map_is_immutable_content_named_and_the_only_one_the_rollout_reads(dev_render: Path) -> None:
+    objects = load_objects(dev_render)
+    (config_map,) = [o for o in objects if o["kind"] == "ConfigMap"]
+    (rollout,) = [o for o in objects if o["kind"] == "Rollout"]
+    template = rollout["spec"]["template"]
+    config_hash = template["metadata"]["annotations"]["llmzd.io/config-hash"]
+    assert config_map["immutable"] is True
+    assert config_map["metadata"]["name"] == f"vllm-config-{config_hash}"
+    assert config_map["metadata"]["annotations"]["llmzd.io/config-hash"] == config_hash
+    assert config_hash == content_hash(config_map["data"])
+    assert config_map_names_read_by(template) == [config_map["metadata"]["name"]] * 2
+    kubernetes_validate.validate(config_map, KUBERNETES_VERSION, strict=True)
 
 
 @pytest.mark.skipif(not ARGO_SCHEMAS.is_dir(), reason="../shared/schemas (Argo Rollouts CRDs) is not beside the repo")
