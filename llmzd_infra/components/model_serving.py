@@ -53,6 +53,9 @@ class ModelServing(pulumi.ComponentResource):
             f"{model.name}-services", ModelServicesArgs(model.name, args.namespace, model.port), opts=child
         )
         template = pod_template(model, has_hf_token=args.hf_token is not None)
+        # A render-only stack runs no gates even when they are configured: the Rollout must say so, so the
+        # policies treat auto-promotion there as ungated.
+        runs_gates = model.gates.enabled and args.run_gates
         self.revision = revision_of(template)
         self.rollout = VllmRollout(
             f"{model.name}-rollout",
@@ -63,14 +66,14 @@ class ModelServing(pulumi.ComponentResource):
                 pod_template=template,
                 blue_green=model.blue_green,
                 preview_replicas=model.preview_replicas,
-                gates_enabled=model.gates.enabled,
+                gates_enabled=runs_gates,
                 max_unavailable=model.disruption_budget.max_unavailable,
             ),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[*pod_dependencies, self.services])
             ),
         )
-        self.gates = self._gates(args, names, child) if model.gates.enabled and args.run_gates else None
+        self.gates = self._gates(args, names, child) if runs_gates else None
         self.outputs = self._outputs(args, names)
         self.register_outputs(self.outputs)
 

@@ -74,7 +74,8 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
         if token_key not in values:
             issues.append(ConfigIssue(
                 f"llmzd:models[{index}].hfTokenKey", token_key,
-                f"an existing secret key: run `pulumi config set --secret llmzd:{token_key} <token>`",
+                f"an existing secret key: run `pulumi config set --secret llmzd:{token_key}`"
+                " (it prompts for the value)",
             ))
         elif token_key not in secret_names:
             issues.append(_not_secret(token_key))
@@ -234,7 +235,7 @@ def _expected(detail: Mapping[str, Any], stack_loc: tuple[int | str, ...]) -> st
 def _not_secret(key: str) -> ConfigIssue:
     return ConfigIssue(
         f"llmzd:{key}", "(plain text)",
-        f"a secret: run `pulumi config set --secret llmzd:{key} <value>`",
+        f"a secret: run `pulumi config set --secret llmzd:{key}` (it prompts for the value)",
     )
 
 

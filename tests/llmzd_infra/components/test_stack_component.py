@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 
 from llmzd_infra.config import StackSecrets, parse_stack_config
+from llmzd_infra.policies import evaluate
 from llmzd_infra.render.writer import model_summaries
 from llmzd_infra.stack import LlmzdStack, LlmzdStackArgs
 from tests.llmzd_infra.components.mocked import Mocked, run_mocked
@@ -61,3 +62,21 @@ def test_offline_render_of_a_render_only_stack_promises_no_gates() -> None:
     result = render(raw_config([minimal_model()], renderYamlToDirectory="rendered"))
     assert [summary["gates"] for summary in model_summaries(result)] == [[]]
     assert result.gates == [] and result.helm_releases == []
+
+
+def test_a_render_only_stack_marks_its_rollouts_ungated_so_auto_promotion_is_flagged() -> None:
+    # The gates are configured but cannot run when only manifests are written: applying that YAML with
+    # auto-promotion would promote an unchecked revision, so the policy must see the Rollout as ungated.
+    model = minimal_model(blueGreen={"autoPromotionEnabled": True})
+    rendered_only = render(raw_config([model], renderYamlToDirectory="rendered"))
+    deployed = render(raw_config([model]))
+
+    def gates_annotation(objects: list[dict[str, Any]]) -> str:
+        [rollout] = [o for o in objects if o["kind"] == "Rollout"]
+        return str(rollout["metadata"]["annotations"]["llmzd.io/gates"])
+
+    assert gates_annotation(rendered_only.objects) == "disabled"
+    assert gates_annotation(deployed.objects) == "enabled"
+    flagged = [v.policy for v in evaluate(rendered_only.objects)]
+    assert "bluegreen-auto-promotion-gated" in flagged
+    assert "bluegreen-auto-promotion-gated" not in [v.policy for v in evaluate(deployed.objects)]

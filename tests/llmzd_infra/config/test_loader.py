@@ -148,7 +148,7 @@ def test_hf_token_must_be_a_pulumi_secret() -> None:
     raw = {**raw_config(), "llmzd:hfToken": "hf_plaintext"}
     lines = issues_of(raw, secret_keys=set())
     assert lines == ["llmzd:hfToken: got '(plain text)'; expected a secret: "
-                     "run `pulumi config set --secret llmzd:hfToken <value>`"]
+                     "run `pulumi config set --secret llmzd:hfToken` (it prompts for the value)"]
     parsed = parse_stack_config(raw, {"llmzd:hfToken"})
     assert parsed.hf_token_keys == {"vllm": "hfToken"}
 
