@@ -9,13 +9,11 @@ inside httpx.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import ssl
 import sys
 import urllib.request
 from collections import deque
-from collections.abc import AsyncIterator
 
 import httpx
 
@@ -38,7 +36,6 @@ def _limits(connections: int) -> httpx.Limits:
 
 
 def make_client(connections: int, timeout: float, tls: ssl.SSLContext | None = None) -> httpx.AsyncClient:
-    _make_failed_sniffio_import_cheap()
     return httpx.AsyncClient(
         http1=True,
         http2=False,
@@ -83,17 +80,9 @@ class ClientSlots:
         sender = ClientSender(client)
         return cls([sender] * concurrency, [client], owned=False)
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[Sender]:
-        """A sender with a free connection; callers keep in-flight requests within the concurrency."""
-        sender = self._free.popleft()
-        try:
-            yield sender
-        finally:
-            self._free.append(sender)
-
     def acquire(self) -> Sender:
-        """`slot` without the context manager (cheaper per request): pair every call with `release`."""
+        """A sender with a free connection; pair every call with `release`. Callers keep in-flight requests
+        within the concurrency, so there is always one."""
         return self._free.popleft()
 
     def release(self, sender: Sender) -> None:
