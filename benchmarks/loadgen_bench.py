@@ -34,7 +34,6 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,6 +47,10 @@ import guidellm_offline  # benchmarks/ is sys.path[0] when this file is run as a
 import httpx
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.support.ports import free_port  # noqa: E402
+
 GUIDELLM_VENV = guidellm_offline.GUIDELLM_VENV
 OUTPUT_TOKENS = 16
 SERVER_START_TIMEOUT_S = 30.0
@@ -70,12 +73,6 @@ class Row:
     added_ttft_p99_ms: float | None
     client_cores: float
     server_cores: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tree_cpu_seconds(root_pid: int) -> float:

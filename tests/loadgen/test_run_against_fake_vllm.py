@@ -14,7 +14,7 @@ from loadgen.api import Endpoint, ServerError
 from loadgen.config import LoadConfig
 from loadgen.records import Failure
 from loadgen.runner import LiveCounters, LoadReport, run_load
-from tests.loadgen.helpers import free_port
+from tests.support.ports import free_port
 
 # Timing slack above the server's configured delays: generous enough for a loaded 2-core CI machine,
 # tight enough that a client adding real latency (or a wrong measurement origin) fails.

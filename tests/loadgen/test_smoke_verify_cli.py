@@ -18,7 +18,7 @@ import pytest
 
 from loadgen.cli import main
 from loadgen.smoke import SmokeReport, run_smoke
-from tests.loadgen.helpers import free_port
+from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--duration", "0.4", "--concurrency", "2", "--max-tokens", "4", "--timeout", "5"]

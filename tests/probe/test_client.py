@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from probe.client import STAGE_HEALTH, STAGE_MODELS, STAGE_READY, ReadinessResult, check_readiness
-from tests.loadgen.helpers import free_port
+from tests.support.ports import free_port
 
 TIMEOUT_S = 0.5
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from probe import vllm_readiness
 from probe.vllm_readiness import judge_models
-from tests.loadgen.helpers import free_port
+from tests.support.ports import free_port
 
 PROBE = Path(__file__).resolve().parents[2] / "probe" / "readiness_probe.py"
 TIMEOUT_S = 0.5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 from llmzd_infra.components.rollout_gates import (
@@ -80,9 +79,3 @@ def blue_green_rollout(**overrides: Any) -> FakeRollout:
     values.update(overrides)
     return FakeRollout(**values)
 
-
-def unused_port() -> int:
-    """A loopback port nothing listens on (bound, read, closed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

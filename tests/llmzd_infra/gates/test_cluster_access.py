@@ -10,8 +10,9 @@ import pytest
 from llmzd_infra.gates import rollouts
 from llmzd_infra.gates.errors import ClusterAccessError
 from llmzd_infra.gates.kube import ClusterAccess, open_session
-from tests.llmzd_infra.gates.helpers import MODEL, NAMESPACE, blue_green_rollout, unused_port
+from tests.llmzd_infra.gates.helpers import MODEL, NAMESPACE, blue_green_rollout
 from tests.support.fake_kube_api import FakeKubeAPI, kubeconfig_yaml
+from tests.support.ports import free_port
 
 REF = rollouts.RolloutRef(NAMESPACE, MODEL)
 
@@ -67,7 +68,7 @@ def test_wrong_token_is_reported_as_refused_credentials(fake_kube_api: FakeKubeA
 
 
 def test_unreachable_server_is_a_transport_failure() -> None:
-    port = unused_port()
+    port = free_port()
     content = kubeconfig_yaml(f"http://127.0.0.1:{port}", "token-0123456789")
     with pytest.raises(rollouts.ApiUnreachable, match=f"cannot reach the Kubernetes API server at http://127.0.0.1:{port}"):
         read(ClusterAccess(kubeconfig=content))

@@ -21,9 +21,9 @@ from tests.llmzd_infra.gates.helpers import (
     all_props,
     blue_green_rollout,
     gate_args,
-    unused_port,
 )
 from tests.support.fake_kube_api import FakeKubeAPI, FakeService, kubeconfig_yaml
+from tests.support.ports import free_port
 
 FakeVllm = Callable[..., Any]
 
@@ -137,7 +137,7 @@ def test_degraded_after_promotion_aborts_back_to_the_old_revision(
 def test_unreachable_api_server_fails_fast_and_changes_nothing(
     fake_kube_api: FakeKubeAPI, fake_vllm: FakeVllm
 ) -> None:
-    port = unused_port()
+    port = free_port()
     props = all_props(fake_kube_api, gate_args(), readiness_timeout=30)["readiness"]
     props["kubeconfig"] = kubeconfig_yaml(f"http://127.0.0.1:{port}", fake_kube_api.token)
     started = time.monotonic()
