@@ -19,6 +19,7 @@ import pytest
 from loadgen.cli import main
 from loadgen.smoke import SmokeReport, run_smoke
 from tests.support.ports import free_port
+from tests.support.vllm_fixtures import wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--duration", "0.4", "--concurrency", "2", "--max-tokens", "4", "--timeout", "5"]
@@ -195,14 +196,6 @@ def _start_cli(*argv: str) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_streams(server: Any, at_least: int, within_s: float = 10.0) -> None:
-    deadline = time.monotonic() + within_s
-    while server.stats()["streams_started"] < at_least:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {within_s}s for {at_least} streams to start on the fake server")
-        time.sleep(0.02)
-
-
 @pytest.mark.parametrize(
     "signals", [[signal.SIGINT], [signal.SIGTERM, signal.SIGTERM]], ids=["stop", "abort"]
 )
@@ -214,7 +207,7 @@ def test_run_writes_report_when_interrupted(
     process = _start_cli("run", "--url", server.base_url, "--duration", "60", "--concurrency", "2",
                          "--max-tokens", "10", "--output", str(output))  # fmt: skip
     try:
-        _wait_for_streams(server, at_least=4)
+        wait_until(lambda: server.stats()["streams_started"] >= 4, "4 streams to start on the fake server")
         for sig in signals:
             process.send_signal(sig)
             time.sleep(0.01)
