@@ -34,10 +34,10 @@ need = command -v $(1) >/dev/null 2>&1 || { echo "$(1) not found: $(2)" >&2; exi
 need_venv = test -x $(PYTHON) || { echo "$(PYTHON) not found: $(VENV_HINT)" >&2; exit 1; }
 ROLLOUT_LABEL := app.kubernetes.io/instance=$(MODEL)
 
-.PHONY: help install render test lint plan preview up down port-forward smoke load verify status logs promote abort
+.PHONY: help install render test e2e e2e-toolchain lint plan preview up down port-forward smoke load verify status logs promote abort
 
 help:
-	@echo "targets: install render test lint plan preview up down port-forward smoke load verify status logs promote abort"
+	@echo "targets: install render test e2e e2e-toolchain lint plan preview up down port-forward smoke load verify status logs promote abort"
 	@echo "variables: STACK=$(STACK) NAMESPACE=$(NAMESPACE) MODEL=$(MODEL) STABLE_SVC=$(STABLE_SVC) URL=$(URL)"
 	@echo "           PORT=$(PORT) (local end of port-forward) SERVICE_PORT=$(SERVICE_PORT) (the model's port)"
 
@@ -53,6 +53,18 @@ render:
 test:
 	@$(need_venv)
 	$(PYTHON) -m pytest
+
+# The real control plane's binaries, built from the Go module proxy into a cache outside the repo (a cold build
+# takes tens of minutes on 2 cores; a warm one nothing). See docs/e2e.md.
+e2e-toolchain:
+	@$(call need,go,install Go 1.26+ from https://go.dev/dl/)
+	bash e2e/toolchain/build.sh
+
+# End-to-end tests (root: they make a network namespace): build what is missing, then run the scenarios.
+# Writes out/e2e/summary.json and the components' logs to out/e2e/logs/.
+e2e: e2e-toolchain
+	@$(need_venv)
+	LLMZD_E2E_REQUIRED=1 $(PYTHON) -m pytest -m e2e tests/e2e -o addopts="-q -ra" $(E2E_FLAGS)
 
 lint:
 	@$(need_venv)

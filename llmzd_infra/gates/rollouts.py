@@ -98,6 +98,11 @@ class RolloutState:
         return "BlueGreenPause" in self.pause_reasons
 
     @property
+    def stable_is_current(self) -> bool:
+        """The stable ReplicaSet is the current pod template's: a first deploy, or after the traffic switch."""
+        return self.current_pod_hash is not None and self.stable_pod_hash == self.current_pod_hash
+
+    @property
     def fully_promoted(self) -> bool:
         """Healthy with the active Service and the stable ReplicaSet on the current pod template."""
         current = self.current_pod_hash

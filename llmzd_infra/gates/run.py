@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -100,7 +100,8 @@ class GateRun:
     ) -> NoReturn:
         ref = self.target.rollout
         if abort:
-            done = await self._abort()
+            done, abort_next_steps = await self._abort()
+            next_steps = abort_next_steps or next_steps
         report = FailureReport(
             model=self.target.model_name,
             revision=self.target.revision,
@@ -122,20 +123,49 @@ class GateRun:
             f"same revision: `kubectl argo rollouts retry rollout {ref.name} -n {ref.namespace}`, then `pulumi up`"
         )
 
-    async def _abort(self) -> str:
+    async def _abort(self) -> tuple[str, str | None]:
+        """Abort the Rollout if Argo would act on it: what was done, and next steps when they differ."""
         ref = self.target.rollout
+        with suppress(ClusterAccessError):  # decide on the freshest state; the last one seen will do
+            self.last_rollout = await rollouts.read_rollout(self.session, ref)
         state = self.last_rollout
-        if state is not None and state.carries(self.target.revision) and state.fully_promoted:
-            return f"did not abort rollout {ref}: revision {self.target.revision} is already the stable one"
+        if state is not None and state.carries(self.target.revision) and state.stable_is_current:
+            return self._nothing_to_abort_to(state)
         try:
             after = await rollouts.abort(self.session, ref)
         except ClusterAccessError as exc:
             return (
                 f"could not abort rollout {ref} ({exc}); abort it by hand: "
                 f"`kubectl argo rollouts abort {ref.name} -n {ref.namespace}`"
-            )
+            ), None
         self.progress.say(f"aborted rollout {ref}")
-        return f"aborted rollout {ref}; {await self.describe_stable(after)}"
+        return f"aborted rollout {ref}; {await self.describe_stable(after)}", None
+
+    def _nothing_to_abort_to(self, state: RolloutState) -> tuple[str, str]:
+        # Argo Rollouts drops an abort while the stable ReplicaSet is the current one: its blue/green
+        # reconcile takes the "initial deploy" and "fast rollback" paths (stableRS == currentPodHash), which
+        # promote the stable ReplicaSet and clear status.abort (argo-rollouts v1.9.1, rollout/bluegreen.go).
+        # Sending one would only be undone, and saying "aborted" would be untrue.
+        ref, revision = self.target.rollout, self.target.revision
+        if self.previous_revision is None:
+            why = "it is the Rollout's first revision, which Argo Rollouts made stable at once"
+            go_back = (
+                "fix the cause shown above in the model's llmzd config and run `pulumi up` (a new gated roll); "
+                "meanwhile this revision keeps serving, or remove the model from the config to take it down"
+            )
+        else:
+            why = "traffic has already switched to it"
+            go_back = (
+                f"to go back, revert the model's llmzd config to revision {self.previous_revision}'s settings and "
+                "run `pulumi up`: a new gated roll (Argo Rollouts keeps the previous ReplicaSet for "
+                "scaleDownDelaySeconds, so it comes back fast while that lasts)"
+            )
+        done = (
+            f"did not abort rollout {ref}: there is nothing to abort to, because revision {revision} "
+            f"(pod hash {state.current_pod_hash}) is already its stable revision ({why}); the Rollout is "
+            f"{state.phase} and the stable Service serves revision {revision}"
+        )
+        return done, go_back
 
     async def describe_stable(self, state: RolloutState) -> str:
         pod_hash = state.stable_pod_hash

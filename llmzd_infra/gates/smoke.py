@@ -69,11 +69,9 @@ async def run_smoke_gate(spec: SmokeSpec, *, previous_revision: str | None) -> d
                 else f"smoke checks failed on the {side} Service"
             )
             seen = [f"{spec.endpoint.describe()}: {excerpt(report.failure_summary(), 400)}"] if report else []
-            await run.fail(
-                summary, limit_s=spec.timeout_s, last_seen=seen or ["no smoke result"], abort=side == "preview",
-                done=None if side == "preview" else _stable_done(run),
-                next_steps=None if side == "preview" else _stable_next(run),
-            )
+            # On the stable side the revision is already stable, so the abort step reports that there is
+            # nothing to abort to; on the preview side it aborts unless this is a first deploy.
+            await run.fail(summary, limit_s=spec.timeout_s, last_seen=seen or ["no smoke result"], abort=True)
         return {
             "revision": target.revision,
             "side": side,
@@ -87,17 +85,3 @@ async def run_smoke_gate(spec: SmokeSpec, *, previous_revision: str | None) -> d
             "secondsWaited": round(run.elapsed_s, 3),
         }
 
-
-def _stable_done(run: GateRun) -> str:
-    return (
-        f"did not abort: rollout {run.target.rollout} was already promoted, the stable Service serves "
-        f"revision {run.target.revision}"
-    )
-
-
-def _stable_next(run: GateRun) -> str:
-    ref = run.target.rollout
-    return (
-        "to go back, revert the model's llmzd config and run `pulumi up` (Argo Rollouts keeps the previous "
-        f"ReplicaSet for scaleDownDelaySeconds), or `kubectl argo rollouts undo {ref.name} -n {ref.namespace}`"
-    )

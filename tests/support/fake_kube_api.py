@@ -63,7 +63,9 @@ class RecordedPatch:
 class FakeRollout:
     """A blue/green Rollout whose controller advances one step per GET (deterministic, no timers).
 
-    ``stable_hash=None`` scripts a first deploy: Argo promotes the first ReplicaSet with no pause.
+    ``stable_hash=None`` scripts a first deploy: Argo promotes the first ReplicaSet with no pause. As in Argo
+    (argo-rollouts v1.9.1 rollout/sync.go ``shouldFullPromote``: "Initial deploy" while there is no stable
+    ReplicaSet), its first reconcile makes the current ReplicaSet stable, so ``stableRS`` is set from the start.
     """
 
     namespace: str
@@ -93,30 +95,31 @@ class FakeRollout:
         self._polls_in_state = 0
         old = self.stable_hash
         new = self.new_hash
+        stable = old or new
         if state == "lagging":
             self.status = self._status("Healthy", "", old or new, old or new, old or new, str(self.generation - 1))
         elif state == "progressing":
             preview = new
             active = old or new  # first deploy: the active Service is pointed at the first ReplicaSet at once
-            self.status = self._status("Progressing", "more replicas need to be updated", preview, active, old)
+            self.status = self._status("Progressing", "more replicas need to be updated", preview, active, stable)
         elif state == "paused":
             self.status = self._status("Paused", "BlueGreenPause", new, old, old)
             self.status["pauseConditions"] = [{"reason": "BlueGreenPause", "startTime": "2024-01-01T00:00:00Z"}]
             self.status["controllerPause"] = True
         elif state == "promoting":
-            self.status = self._status("Progressing", "active service cutover pending", new, new, old)
+            self.status = self._status("Progressing", "active service cutover pending", new, new, stable)
         elif state == "healthy":
             self.status = self._status("Healthy", "", new, new, new)
         elif state == "degraded":
             self.status = self._status(
                 "Degraded",
                 f'ProgressDeadlineExceeded: ReplicaSet "{self.name}-{new}" has timed out progressing.',
-                new, new, old,
+                new, new, stable,
             )
         elif state == "aborted":
             self.status = self._status(
                 "Degraded", f"RolloutAborted: Rollout aborted update to revision {self.generation}",
-                new, old or new, old,
+                new, old or new, stable,
             )
             self.status["abort"] = True
 

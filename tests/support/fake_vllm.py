@@ -1,5 +1,7 @@
 """A vLLM-compatible test server: a real process on 127.0.0.1 that behaves like vLLM v0.11's OpenAI server.
 
+``--host`` binds another address instead: the end-to-end tests' test kubelet runs one per pod on the pod's IP.
+
 It serves GET /health, GET /v1/models, POST /v1/completions and /v1/chat/completions, streaming (SSE over
 chunked HTTP/1.1, ``data: {...}`` chunks, ``finish_reason`` on the last token chunk, an optional usage chunk
 for ``stream_options.include_usage``, then ``data: [DONE]``) and not, with vLLM's error JSON for an unknown
@@ -152,8 +154,9 @@ def chunk(data: bytes) -> bytes:
 
 
 class FakeVllm:
-    def __init__(self, knobs: Knobs) -> None:
+    def __init__(self, knobs: Knobs, host: str = HOST) -> None:
         self.knobs = knobs
+        self.host = host
         self.stats = Stats()
         self.rng = random.Random(knobs.seed)
         self.created = int(time.time())
@@ -174,7 +177,7 @@ class FakeVllm:
             # Only for a fixed port (restarts across TIME_WAIT): with port 0 it would let the kernel hand out
             # a port another reserved-but-not-listening server already holds.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, port))
+        sock.bind((self.host, port))
         sock.setblocking(False)
         self.sock = sock
         return int(sock.getsockname()[1])
@@ -470,10 +473,10 @@ async def serve_control(app: FakeVllm, reader: asyncio.StreamReader, writer: asy
         writer.close()
 
 
-async def main_async(port: int, knobs: Knobs) -> None:
-    app = FakeVllm(knobs)
+async def main_async(port: int, knobs: Knobs, host: str = HOST) -> None:
+    app = FakeVllm(knobs, host)
     bound_port = app.reserve(port)
-    control = await asyncio.start_server(lambda r, w: serve_control(app, r, w), HOST, 0)
+    control = await asyncio.start_server(lambda r, w: serve_control(app, r, w), host, 0)
     control_port = control.sockets[0].getsockname()[1]
     await app.apply_phase()
     loop = asyncio.get_running_loop()
@@ -484,33 +487,34 @@ async def main_async(port: int, knobs: Knobs) -> None:
     control.close()
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[int, Knobs]:
+def parse_args(argv: list[str] | None = None) -> tuple[str, int, Knobs]:
     parser = argparse.ArgumentParser(prog="python -m tests.support.fake_vllm", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: an ephemeral one)")
+    parser.add_argument("--host", default=HOST, help=f"address to bind the server and control ports (default {HOST})")
+    parser.add_argument("--port", type=int, default=0, help="port on --host (0: an ephemeral one)")
     defaults = Knobs()
     for knob in dataclasses.fields(Knobs):
         default = getattr(defaults, knob.name)
         kind = int if knob.name == "seed" else type(default)
         parser.add_argument(f"--{knob.name.replace('_', '-')}", type=kind, default=default)
     args = vars(parser.parse_args(argv))
-    port = args.pop("port")
+    host, port = args.pop("host"), args.pop("port")
     knobs = Knobs(**args)
     try:
         knobs.check()
     except ValueError as exc:
         parser.error(str(exc))
-    return port, knobs
+    return host, port, knobs
 
 
 def main(argv: list[str] | None = None) -> None:
-    port, knobs = parse_args(argv)
+    host, port, knobs = parse_args(argv)
     try:
         import uvloop
 
         runner: Callable[..., Any] = uvloop.run
     except ImportError:
         runner = asyncio.run
-    runner(main_async(port, knobs))
+    runner(main_async(port, knobs, host))
     sys.exit(0)
 
 

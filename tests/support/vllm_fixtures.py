@@ -26,15 +26,16 @@ STOP_TIMEOUT_S = 10.0
 class FakeVllmProcess:
     """A running fake vLLM server: its base URL, live knobs and counters, and its process."""
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, control_port: int) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, control_port: int, host: str = "127.0.0.1") -> None:
         self.process = process
+        self.host = host
         self.port = port
         self.control_port = control_port
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://{host}:{port}"
 
     def _control(self, method: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.control_port}{path}", data=data, method=method)
+        request = urllib.request.Request(f"http://{self.host}:{self.control_port}{path}", data=data, method=method)
         with urllib.request.urlopen(request, timeout=CONTROL_TIMEOUT_S) as response:
             return dict(json.load(response))
 
@@ -80,14 +81,14 @@ def knob_args(knobs: dict[str, Any]) -> list[str]:
     return args
 
 
-def start_fake_vllm(*, port: int = 0, stderr: Any = None, **knobs: Any) -> FakeVllmProcess:
+def start_fake_vllm(*, port: int = 0, host: str = "127.0.0.1", stderr: Any = None, **knobs: Any) -> FakeVllmProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_vllm", "--port", str(port), *knob_args(knobs)],
+        [sys.executable, "-m", "tests.support.fake_vllm", "--host", host, "--port", str(port), *knob_args(knobs)],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env=env,
     )
     ready = _read_ready_line(process)
-    return FakeVllmProcess(process, int(ready["port"]), int(ready["control_port"]))
+    return FakeVllmProcess(process, int(ready["port"]), int(ready["control_port"]), host)
 
 
 @contextmanager

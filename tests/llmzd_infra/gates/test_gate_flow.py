@@ -181,8 +181,26 @@ def test_stable_smoke_failure_does_not_abort_a_promoted_rollout(
         world.new_pods.control(error_5xx_rate=1.0)
         message = expect_failure("smoke-stable", props["smoke-stable"], fake_kube_api)
     assert 'step "smoke (stable)"' in message
-    assert "did not abort: rollout llm-serving/chat was already promoted" in message
-    assert "kubectl argo rollouts undo chat -n llm-serving" in message
+    assert "did not abort rollout llm-serving/chat: there is nothing to abort to" in message
+    assert f"revision {NEW_REVISION} (pod hash {NEW_HASH}) is already its stable revision" in message
+    assert "traffic has already switched to it" in message
+    assert f"revert the model's llmzd config to revision {OLD_REVISION}'s settings" in message
+    assert "kubectl argo rollouts retry" not in message  # a retry of a promoted revision means nothing
+    assert fake_kube_api.abort_patches() == []
+
+
+def test_check_failing_on_a_first_deploy_says_there_is_nothing_to_abort_to(
+    fake_kube_api: FakeKubeAPI, fake_vllm: FakeVllm
+) -> None:
+    first = blue_green_rollout(stable_hash=None, stable_revision=None, lagging_polls=0)
+    with fake_world(fake_kube_api, fake_vllm, first, error_5xx_rate=1.0):
+        props = all_props(fake_kube_api, gate_args())
+        run_chain(props, gates=("readiness",), previous_revision=None)
+        message = expect_failure("smoke-preview", props["smoke-preview"], fake_kube_api, previous=None)
+    assert "did not abort rollout llm-serving/chat: there is nothing to abort to" in message
+    assert "it is the Rollout's first revision, which Argo Rollouts made stable at once" in message
+    assert "the stable Service serves revision" in message
+    assert "aborted rollout" not in message
     assert fake_kube_api.abort_patches() == []
 
 

@@ -18,7 +18,7 @@ from pulumi.dynamic.dynamic import ResourceProvider, serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RPC_TIMEOUT_S = 60.0
 PORT_TIMEOUT_S = 20.0
 
@@ -47,9 +47,17 @@ class EngineHost:
         request = provider_pb2.DiffRequest(id="gate", urn=urn, olds=to_struct(olds), news=to_struct(news))
         return self.stub.Diff(request, timeout=RPC_TIMEOUT_S)
 
-    def create(self, urn: str, props: dict[str, Any]) -> provider_pb2.CreateResponse:
+    def update(
+        self, urn: str, olds: dict[str, Any], news: dict[str, Any], *, timeout_s: float = RPC_TIMEOUT_S
+    ) -> provider_pb2.UpdateResponse:
+        request = provider_pb2.UpdateRequest(id="gate", urn=urn, olds=to_struct(olds), news=to_struct(news))
+        return self.stub.Update(request, timeout=timeout_s)
+
+    def create(
+        self, urn: str, props: dict[str, Any], *, timeout_s: float = RPC_TIMEOUT_S
+    ) -> provider_pb2.CreateResponse:
         request = provider_pb2.CreateRequest(urn=urn, properties=to_struct(props))
-        return self.stub.Create(request, timeout=RPC_TIMEOUT_S)
+        return self.stub.Create(request, timeout=timeout_s)
 
 
 def _read_port(process: subprocess.Popen[bytes]) -> int:
