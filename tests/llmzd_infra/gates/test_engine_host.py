@@ -12,9 +12,9 @@ from pulumi.runtime.proto import provider_pb2
 
 from llmzd_infra.components.rollout_gates import promotion_props
 from llmzd_infra.gates.providers import PromotionGateProvider, ReadinessGateProvider, SmokeGateProvider
-from tests.support.engine_host import EngineHost, from_struct, running_engine_host
 from tests.llmzd_infra.gates.flow import fake_world
 from tests.llmzd_infra.gates.helpers import all_props, blue_green_rollout, engine_props, gate_args
+from tests.support.engine_host import EngineHost, from_struct, running_engine_host
 from tests.support.fake_kube_api import FakeKubeAPI, kubeconfig_yaml
 
 URN = "urn:pulumi:test::llmzd::llmzd:index:RolloutGates$pulumi-python:dynamic/llmzd:PromotionGate::chat-gates-promotion"
