@@ -10,6 +10,15 @@ import pulumi_kubernetes as k8s
 from llmzd_infra.components.options import child_options
 from llmzd_infra.naming import ModelNames, selector_labels, standard_labels
 
+# Argo Rollouts adds rollouts-pod-template-hash to both Services' selectors and moves it on every switch.
+# ServiceSpec.selector is an atomic map (k8s.io/api core/v1 types.go, `+mapType=atomic`), so applying our
+# selector again would drop Argo's key: the stable Service would select every revision's pods, and Argo,
+# seeing an empty active selector, promotes the new ReplicaSet at once as an "Initial deploy" (argo-rollouts
+# v1.9.1 rollout/sync.go shouldFullPromote), skipping the gates. With ignoreChanges, pulumi-kubernetes leaves
+# a field another manager owns out of its server-side apply, or sends the live value (provider
+# pkg/await/await.go handleSSAIgnoreFields). Seen in the end-to-end tests against the real controller.
+ARGO_OWNED_SELECTOR = "spec.selector"
+
 
 @dataclass(frozen=True)
 class ModelServicesArgs:
@@ -45,5 +54,5 @@ class ModelServices(pulumi.ComponentResource):
                 "selector": selector_labels(args.model_name),
                 "ports": [{"name": "http", "port": args.port, "targetPort": "http", "protocol": "TCP"}],
             },
-            opts=child,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=[ARGO_OWNED_SELECTOR])),
         )

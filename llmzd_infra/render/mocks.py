@@ -31,6 +31,7 @@ class Registration:
     # Replacement order as sent: tests check that nothing deletes a ConfigMap before its replacement exists.
     delete_before_replace: bool = False
     delete_before_replace_defined: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,6 +65,7 @@ class RecordingMonitor(MockMonitor):
             provider=request.provider,
             delete_before_replace=bool(request.deleteBeforeReplace),
             delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
+            ignore_changes=tuple(request.ignoreChanges),
         ))
         return response
 

@@ -65,7 +65,7 @@ def _kubernetes_object(resource: RecordedResource) -> dict[str, Any]:
         # Never write secret material to disk, even a placeholder-free test value; keep the key names.
         for key in ("data", "stringData"):
             if key in obj:
-                obj[key] = dict.fromkeys(_unwrap_secret(obj[key]) or {}, SECRET_PLACEHOLDER)
+                obj[key] = dict.fromkeys(unwrap_secret(obj[key]) or {}, SECRET_PLACEHOLDER)
     obj = _redact_secrets(obj)
     ordered = {key: obj.pop(key) for key in ("apiVersion", "kind", "metadata") if key in obj}
     return {**ordered, **obj}
@@ -76,7 +76,7 @@ def _is_secret_value(value: Any) -> bool:
     return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
 
 
-def _unwrap_secret(value: Any) -> Any:
+def unwrap_secret(value: Any) -> Any:
     return value.get("value") if _is_secret_value(value) else value
 
 

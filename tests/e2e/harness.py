@@ -17,7 +17,7 @@ import grpc
 import httpx
 
 from llmzd_infra.render.gates import CHAIN_ORDER, gate_label
-from llmzd_infra.render.runner import RenderResult, render_program
+from llmzd_infra.render.runner import RenderResult, render_program, unwrap_secret
 from tests.support.control_plane import ControlPlane
 from tests.support.engine_host import EngineHost, from_struct
 from tests.support.kube_apply import KubeApi
@@ -42,14 +42,15 @@ FAST_GATES: dict[str, Any] = {
 def model_config(name: str, model_id: str, **overrides: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "name": name,
-        "model": {"id": model_id, "servedModelName": SERVED if name == "chat" else name},
+        "model": {"id": model_id, "servedName": SERVED if name == "chat" else name},
         "image": {"repository": "vllm/vllm-openai", "tag": "v0.11.0"},
         "replicas": 1,
         "gpusPerReplica": 1,
         "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
         "modelCache": {"type": "emptyDir", "sizeLimit": "10Gi"},
         "probes": FAST_PROBES,
-        "drain": {"preStopSeconds": 3, "terminationGracePeriodSeconds": 10, "longestStreamSeconds": 6},
+        "drain": {"preStopSeconds": 3, "terminationGracePeriodSeconds": 10, "shutdownMarginSeconds": 2,
+                  "longestStreamSeconds": 6},
         "blueGreen": {"autoPromotionEnabled": False, "scaleDownDelaySeconds": 5, "previewReplicaCount": 1},
         "gates": FAST_GATES,
     }
@@ -68,6 +69,12 @@ def stack_config(*models: dict[str, Any]) -> dict[str, str]:
 
 def render(raw: dict[str, str], stack: str = "e2e") -> RenderResult:
     return render_program(raw, set(), stack)
+
+
+def apply_render(api: KubeApi, result: RenderResult) -> None:
+    """Server-side apply every rendered object, honouring the program's ignoreChanges as `pulumi up` would."""
+    ignored = {(r.type.rsplit(":", 1)[-1], r.name): r.ignore_changes for r in result.registrations if r.custom}
+    api.apply_all(result.objects, ignore_changes=lambda o: ignored.get((o["kind"], o["metadata"]["name"]), ()))
 
 
 def revision_of(result: RenderResult, model: str) -> str:
@@ -96,7 +103,8 @@ def run_gates(
     for gate in gates:
         step = gate_label(gate)
         urn = f"urn:pulumi:e2e::llmzd::llmzd:index:RolloutGates$pulumi-python:dynamic/{gate.type}::{gate.name}"
-        news = {**gate.inputs, "kubeconfig": kubeconfig}
+        # The mocks record secret inputs (``__provider`` is one) in their wire form; the host gets the value.
+        news = {**{key: unwrap_secret(value) for key, value in gate.inputs.items()}, "kubeconfig": kubeconfig}
         checked = host.check(urn, {}, news)
         assert list(checked.failures) == [], [(f.property, f.reason) for f in checked.failures]
         inputs = from_struct(checked.inputs)

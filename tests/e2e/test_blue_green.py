@@ -15,6 +15,7 @@ from tests.e2e.harness import (
     FAST_GATES,
     NAMESPACE,
     GateOutcome,
+    apply_render,
     endpoint_ips,
     model_config,
     pod_hashes,
@@ -59,7 +60,7 @@ def streaming_servers(behaviour: Callable[[dict[str, Any]], None]) -> None:
 
 def _deploy(kube: KubeApi, model_id: str, **overrides: Any) -> Any:
     result = render(stack_config(model_config("chat", model_id, **overrides)))
-    kube.apply_all(result.objects)
+    apply_render(kube, result)
     return result
 
 
@@ -148,6 +149,7 @@ def test_model_change_under_streaming_load_drops_nothing(
         "requests": s["requests"], "failed": s["failed"], "incomplete_streams": incomplete,
         "completion_rate": s["stream_completion_rate"], "failures": s["failures"],
         "status_codes": s["status_codes"], "concurrency": LOAD_CONCURRENCY,
+        "failed_requests": _failed_records(load.records, switched_at=promoted_at),
     }
     assert new_hash in watch.ready_at, "never saw the new pods Ready"
     smoke_s = outcome.seconds.get("smoke-preview", 0.0)
@@ -162,6 +164,15 @@ def test_model_change_under_streaming_load_drops_nothing(
     status = _rollout_status(kube)
     assert status["phase"] == "Healthy" and status["stableRS"] == new_hash
     Deployed.revision, Deployed.model_id = revision_of(result, "chat"), MODEL_B
+
+
+def _failed_records(records: list[Any], *, switched_at: float) -> list[dict[str, Any]]:
+    """What a failed request was doing, on the promotion clock (negative: before the gates finished)."""
+    return [
+        {"start_s": round(r.start - switched_at, 3), "end_s": round(r.end - switched_at, 3),
+         "failure": r.failure.value, "detail": r.detail, "tokens": r.tokens}
+        for r in records if r.failure is not None and not r.cancelled
+    ]
 
 
 def _failing_update(

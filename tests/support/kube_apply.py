@@ -7,8 +7,9 @@ manager (https://kubernetes.io/docs/reference/using-api/server-side-apply/).
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,10 +57,17 @@ class KubeApi:
         return f"{base}{scope}/{plural}" + (f"/{name}" if name else "")
 
     def apply(
-        self, obj: dict[str, Any], *, dry_run: bool = False, field_manager: str = FIELD_MANAGER
+        self, obj: dict[str, Any], *, dry_run: bool = False, field_manager: str = FIELD_MANAGER,
+        ignore_changes: Sequence[str] = (),
     ) -> dict[str, Any]:
+        """Server-side apply; ``ignore_changes`` paths are handled as pulumi-kubernetes does for the program's
+        ``ignoreChanges`` (see ``without_ignored_fields``)."""
         metadata = obj.get("metadata") or {}
         path = self.resource_path(obj["apiVersion"], obj["kind"], metadata.get("namespace"), metadata["name"])
+        if ignore_changes:
+            live = self.get(obj["apiVersion"], obj["kind"], metadata.get("namespace"), metadata["name"])
+            if live is not None:
+                obj = without_ignored_fields(obj, live, ignore_changes, field_manager)
         params = {"fieldManager": field_manager, "force": "true"}
         if dry_run:
             params["dryRun"] = "All"
@@ -71,10 +79,15 @@ class KubeApi:
                              f"HTTP {response.status_code}: {_message(response)}")
         return dict(response.json())
 
-    def apply_all(self, objects: Iterable[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
+    def apply_all(
+        self, objects: Iterable[dict[str, Any]], *, ignore_changes: Callable[[dict[str, Any]], Sequence[str]] | None
+        = None, **kwargs: Any,
+    ) -> list[dict[str, Any]]:
         # Namespaces first, as kubectl does: everything else may live in one.
         ordered = sorted(objects, key=lambda o: o.get("kind") not in ("Namespace", "CustomResourceDefinition"))
-        return [self.apply(obj, **kwargs) for obj in ordered]
+        return [
+            self.apply(obj, ignore_changes=ignore_changes(obj) if ignore_changes else (), **kwargs) for obj in ordered
+        ]
 
     def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         response = self.client.get(self.resource_path(api_version, kind, namespace, name))
@@ -99,6 +112,38 @@ def _message(response: httpx.Response) -> str:
         return str(response.json().get("message") or response.text)
     except ValueError:
         return response.text[:500]
+
+
+def _owns(entry: dict[str, Any], path: list[str]) -> bool:
+    fields = entry.get("fieldsV1") or {}
+    for part in path:
+        fields = fields.get(f"f:{part}")
+        if fields is None:
+            return False
+    return True
+
+
+def without_ignored_fields(
+    obj: dict[str, Any], live: dict[str, Any], ignore_changes: Sequence[str], field_manager: str
+) -> dict[str, Any]:
+    """What pulumi-kubernetes sends for an update with ``ignoreChanges`` under server-side apply (provider v4,
+    pkg/await/await.go ``handleSSAIgnoreFields``): a field another manager owns and we do not is left out of the
+    patch; otherwise the live value is sent, so the apply changes nothing there."""
+    result = copy.deepcopy(obj)
+    managed = live.get("metadata", {}).get("managedFields") or []
+    for dotted in ignore_changes:
+        path = dotted.split(".")
+        theirs = any(_owns(e, path) for e in managed if e.get("manager") != field_manager)
+        ours = any(_owns(e, path) for e in managed if e.get("manager") == field_manager)
+        parent, live_parent = result, live
+        for part in path[:-1]:
+            parent = parent.setdefault(part, {})
+            live_parent = live_parent.get(part) or {}
+        if theirs and not ours:
+            parent.pop(path[-1], None)
+        elif path[-1] in live_parent:
+            parent[path[-1]] = copy.deepcopy(live_parent[path[-1]])
+    return result
 
 
 def load_manifests(paths: Iterable[Path]) -> list[dict[str, Any]]:

@@ -283,9 +283,10 @@ class PodWorker:
     # -- probes ----------------------------------------------------------------------------------------------
 
     def _rewrite_paths(self, part: str) -> str:
+        """Mount paths (also inside a shell string) point at the pod's materialised volume directories."""
         for mount_path, directory in self.mounts.items():
-            if part == mount_path or part.startswith(mount_path.rstrip("/") + "/"):
-                return str(directory) + part[len(mount_path.rstrip("/")):]
+            pattern = re.escape(mount_path.rstrip("/")) + r"(?=/|$|\s|')"
+            part = re.sub(pattern, lambda _: str(directory), part)
         return part
 
     async def run_exec(self, command: list[str], timeout_s: float) -> tuple[int, str]:
@@ -521,6 +522,14 @@ class Kubelet:
                          "bootID": "", "kernelVersion": "", "osImage": "test kubelet", "kubeProxyVersion": ""},
         }
         await self.patch_status(f"/api/v1/nodes/{NODE_NAME}/status", status)
+        # The API server taints a new node not-ready (admission plugin TaintNodesByCondition); the node
+        # lifecycle controller lifts it once the node reports Ready. That controller also evicts pods from
+        # nodes whose heartbeats stop, which the test does not want, so the test kubelet lifts the taint itself.
+        response = await self.api.patch(
+            f"/api/v1/nodes/{NODE_NAME}", content=b'{"spec":{"taints":null}}',
+            headers={"Content-Type": "application/merge-patch+json"},
+        )
+        response.raise_for_status()
         log(f"node {NODE_NAME} registered with {GPUS} nvidia.com/gpu")
 
     async def remove_pod(self, worker: PodWorker) -> None:
