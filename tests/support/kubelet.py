@@ -286,7 +286,7 @@ class PodWorker:
         """Mount paths (also inside a shell string) point at the pod's materialised volume directories."""
         for mount_path, directory in self.mounts.items():
             pattern = re.escape(mount_path.rstrip("/")) + r"(?=/|$|\s|')"
-            part = re.sub(pattern, lambda _: str(directory), part)
+            part = re.sub(pattern, str(directory).replace("\\", "\\\\"), part)
         return part
 
     async def run_exec(self, command: list[str], timeout_s: float) -> tuple[int, str]:
