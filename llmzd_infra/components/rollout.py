@@ -27,6 +27,15 @@ class VllmRolloutArgs:
     max_unavailable: int
 
 
+# An aborted revision's preview pods stay up until the next change (0: "not to scale down"). With Argo's
+# default of 30 s, Argo marks the aborted ReplicaSet with a scale-down deadline, and a ReplicaSet carrying one
+# counts as a fast-tracked update: `kubectl argo rollouts retry` then skips the BlueGreenPause and switches the
+# stable Service to the revision that just failed its checks, before any gate runs (argo-rollouts v1.9.1,
+# rollout/bluegreen.go isBlueGreenFastTracked, rollout/replicaset.go shouldDelayScaleDownOnAbort). Seen in the
+# end-to-end tests. The cost: the aborted revision holds its GPUs until the config changes again.
+ABORTED_PREVIEW_KEPT = 0
+
+
 def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
     names = ModelNames(args.model_name)
     blue_green = {
@@ -35,6 +44,7 @@ def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
         "autoPromotionEnabled": args.blue_green.auto_promotion_enabled,
         "scaleDownDelaySeconds": args.blue_green.scale_down_delay_seconds,
         "previewReplicaCount": args.preview_replicas,
+        "abortScaleDownDelaySeconds": ABORTED_PREVIEW_KEPT,
     }
     return {
         "replicas": args.replicas,

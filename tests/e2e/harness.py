@@ -181,6 +181,7 @@ def proxy_url(plane: ControlPlane, service: str, port: int = 8000) -> str:
 class LoadResult:
     summary: dict[str, Any]
     records: list[Any]
+    origin: float  # the monotonic clock reading the records' times count from
 
 
 @contextmanager
@@ -204,7 +205,8 @@ def streaming_load(plane: ControlPlane, service: str, *, concurrency: int, max_t
             timeout=60.0, max_tokens=max_tokens,
         )
         headers = {"Authorization": f"Bearer {plane.token}"}
-        async with httpx.AsyncClient(headers=headers, verify=str(plane.ca_path), timeout=60.0) as client:
+        # HTTP/2 as the gates use it (see llmzd_infra/gates/kube.py on the API server proxy over HTTP/1.1).
+        async with httpx.AsyncClient(headers=headers, verify=str(plane.ca_path), timeout=60.0, http2=True) as client:
             ready.set()
             result["report"] = await run_load(config, client=client, stop=stop_event)
 
@@ -218,7 +220,7 @@ def streaming_load(plane: ControlPlane, service: str, *, concurrency: int, max_t
         thread.join(timeout=120)
         assert not thread.is_alive(), "the load generator did not stop within 120 s of being asked to"
         report = result["report"]
-        return LoadResult(report.summary(), list(getattr(report, "records", [])))
+        return LoadResult(report.summary(), list(report.records), report.origin)
 
     try:
         yield finish

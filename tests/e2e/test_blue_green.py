@@ -149,7 +149,7 @@ def test_model_change_under_streaming_load_drops_nothing(
         "requests": s["requests"], "failed": s["failed"], "incomplete_streams": incomplete,
         "completion_rate": s["stream_completion_rate"], "failures": s["failures"],
         "status_codes": s["status_codes"], "concurrency": LOAD_CONCURRENCY,
-        "failed_requests": _failed_records(load.records, switched_at=promoted_at),
+        "failed_requests": _failed_records(load, switched_at=promoted_at),
     }
     assert new_hash in watch.ready_at, "never saw the new pods Ready"
     smoke_s = outcome.seconds.get("smoke-preview", 0.0)
@@ -166,12 +166,13 @@ def test_model_change_under_streaming_load_drops_nothing(
     Deployed.revision, Deployed.model_id = revision_of(result, "chat"), MODEL_B
 
 
-def _failed_records(records: list[Any], *, switched_at: float) -> list[dict[str, Any]]:
+def _failed_records(load: Any, *, switched_at: float) -> list[dict[str, Any]]:
     """What a failed request was doing, on the promotion clock (negative: before the gates finished)."""
+    shift = load.origin - switched_at
     return [
-        {"start_s": round(r.start - switched_at, 3), "end_s": round(r.end - switched_at, 3),
+        {"start_s": round(r.start + shift, 3), "end_s": round(r.end + shift, 3),
          "failure": r.failure.value, "detail": r.detail, "tokens": r.tokens}
-        for r in records if r.failure is not None and not r.cancelled
+        for r in load.records if r.failure is not None and not r.cancelled
     ]
 
 
@@ -251,22 +252,14 @@ def test_retry_after_abort_runs_the_checks_again_before_traffic_moves(
     assert again.failed_gate == "smoke-preview", again.message
     assert _serving_hash(kube) == stable_before
     # Once the cause is gone, retry + the gates promote it.
-    behaviour({"*": {"knobs": STREAM_KNOBS}})
+    behaviour({"*": {"knobs": STREAM_KNOBS}})  # the kubelet passes the change to the running preview pods
     with control_plane.client() as client:
         client.patch(f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/rollouts/chat/status",
                      content=b'{"status":{"abort":false}}', headers={"Content-Type": "application/merge-patch+json"})
-    _restart_pods_of(kube, BROKEN)
     fixed = _gates(engine_host, control_plane, broken)
     assert fixed.failed_gate is None, fixed.message
     assert _serving_hash(kube) != stable_before
     Deployed.revision, Deployed.model_id = revision_of(broken, "chat"), BROKEN
-
-
-def _restart_pods_of(kube: KubeApi, model_id: str) -> None:
-    """Delete the preview pods so their servers start again with the current behaviour (no 5xx)."""
-    for pod in pods(kube, "chat"):
-        if pod["metadata"]["labels"].get("rollouts-pod-template-hash") != _serving_hash(kube):
-            kube.delete("v1", "Pod", NAMESPACE, pod["metadata"]["name"])
 
 
 def _restore(kube: KubeApi) -> None:

@@ -189,6 +189,8 @@ def test_rollout_is_blue_green_with_a_disruption_budget_and_waits_for_the_compon
     assert rollout["spec"]["strategy"] == {"blueGreen": {
         "activeService": "chat-stable", "previewService": "chat-preview", "autoPromotionEnabled": False,
         "scaleDownDelaySeconds": 75, "previewReplicaCount": 1,
+        # kept up after an abort, so a later retry pauses for the gates instead of being fast-tracked
+        "abortScaleDownDelaySeconds": 0,
     }}
     assert rollout["spec"]["replicas"] == 2
     assert rollout["spec"]["template"] == template
