@@ -252,7 +252,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 async def _preflight(url: str) -> str | None:
-    """Seed step 1: /health must answer 200. Returns a failure line; raises ServerError if unreachable."""
+    """Pre-flight: /health must answer 200. Returns a failure line; raises ServerError if unreachable."""
     async with httpx.AsyncClient(timeout=PREFLIGHT_TIMEOUT_S) as client:
         try:
             response = await client.get(join_url(url, "/health"))

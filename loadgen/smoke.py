@@ -1,4 +1,6 @@
-"""Smoke checks a serving endpoint must pass before it takes traffic (seed 003's smoke_test.sh, as an API).
+"""Smoke checks a serving endpoint must pass before it takes traffic.
+
+As an API: the ``smoke_test.sh`` of the zero-downtime update guide with Argo Rollouts.
 
 The checks run in order and stop at the first failure, so an unreachable or hung server costs one timeout,
 not one per check.

@@ -223,11 +223,11 @@ def _expected(detail: Mapping[str, Any], stack_loc: tuple[int | str, ...]) -> st
         respelled = case_only_respelling(stack_loc)
         if respelled is not None:
             return f"no such key (did you mean {respelled!r}? keys are case-sensitive)"
-        return "no such key (check its spelling; keys are camelCase, see README 'Config reference')"
+        return "no such key (check its spelling; keys are camelCase, see docs/config.md)"
     if kind == "missing":
         return "this key to be set"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return "an object of keys and values (see README 'Config reference')"
+        return "an object of keys and values (see docs/config.md)"
     message = str(detail["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     return message[0].lower() + message[1:] if message else kind
 

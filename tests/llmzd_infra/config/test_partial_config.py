@@ -1,4 +1,4 @@
-"""Partial config keeps the seeds' defaults key by key; conflicting or mistyped keys name themselves."""
+"""Partial config keeps the documented defaults key by key; conflicting or mistyped keys name themselves."""
 
 from __future__ import annotations
 
@@ -90,8 +90,8 @@ def test_a_wrongly_typed_required_key_is_one_line_not_two() -> None:
     lines = issues_of(raw_config([minimal_model(name=5), minimal_model("b", drain="x", blueGreen=[])]))
     assert lines == [
         "llmzd:models[0].name: got 5; expected a valid string",
-        "llmzd:models[1].drain: got 'x'; expected an object of keys and values (see README 'Config reference')",
-        "llmzd:models[1].blueGreen: got []; expected an object of keys and values (see README 'Config reference')",
+        "llmzd:models[1].drain: got 'x'; expected an object of keys and values (see docs/config.md)",
+        "llmzd:models[1].blueGreen: got []; expected an object of keys and values (see docs/config.md)",
     ]
 
 
@@ -119,4 +119,4 @@ def test_case_only_misspellings_name_the_real_key() -> None:
 
 def test_unknown_keys_without_a_near_spelling_keep_the_generic_hint() -> None:
     (line,) = issues_of(raw_config([minimal_model(gates={"load": {"max4xxRate": 0.01}})]))
-    assert line.endswith("expected no such key (check its spelling; keys are camelCase, see README 'Config reference')")
+    assert line.endswith("expected no such key (check its spelling; keys are camelCase, see docs/config.md)")
