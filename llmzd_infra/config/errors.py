@@ -51,5 +51,5 @@ class ConfigError(ValueError):
         count = len(self.issues)
         super().__init__(
             f"invalid llmzd stack config ({count} problem{'s' if count != 1 else ''}); "
-            f"fix with `pulumi config set` (see README, 'Config reference'):\n{lines}"
+            f"fix with `pulumi config set` (see docs/config.md):\n{lines}"
         )

@@ -1,6 +1,7 @@
 """Pydantic models for the whole stack. Keys are camelCase in Pulumi config, snake_case in Python.
 
-Defaults follow the seeds: seed 000's probe settings and seed 003's drain budget (preStop 60 s, grace 90 s).
+Probe defaults follow llm-d's readiness probe for vLLM; the drain budget (preStop 60 s, grace 90 s) follows the
+zero-downtime update guide with Argo Rollouts.
 Shape and range rules live here; rules that relate several fields live in ``rules.py`` so each violation
 can name its own key path.
 """
@@ -140,8 +141,8 @@ class ProbeTiming(ConfigModel):
         return self.initial_delay_seconds + self.period_seconds * self.failure_threshold
 
 
-# Seed 000's readiness (5/10/5/3) and liveness (10/30/5/3) settings, field by field, so overriding one
-# timing (say failureThreshold) keeps the seed's value for the others.
+# llm-d's readiness (5/10/5/3) and liveness (10/30/5/3) settings, field by field, so overriding one
+# timing (say failureThreshold) keeps llm-d's value for the others.
 class ReadinessTiming(ProbeTiming):
     initial_delay_seconds: ProbeSeconds = 5
     period_seconds: PositiveProbeSeconds = 10
@@ -202,7 +203,7 @@ class LoadGateSettings(ConfigModel):
 
 
 class GateSettings(ConfigModel):
-    """Checks that hold ``pulumi up`` until the new revision serves (see the gates section of the README)."""
+    """Checks that hold ``pulumi up`` until the new revision serves (see docs/gates.md)."""
 
     enabled: bool = True
     readiness_timeout_seconds: Annotated[int, Field(ge=1)] | None = None
