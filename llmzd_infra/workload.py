@@ -13,6 +13,7 @@ from typing import Any
 
 from llmzd_infra.config import ModelDeployment, ProbeTiming
 from llmzd_infra.config.sizing import startup_timing
+from llmzd_infra.k8s_validation import checked_metadata, label_value_for
 from llmzd_infra.naming import (
     CONFIG_HASH_ANNOTATION,
     PROBE_FILE,
@@ -202,12 +203,13 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
     if model.tolerations:
         spec["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in model.tolerations]
     labels = {
-        **standard_labels("inference", model.name, version=model.image.tag),
+        **standard_labels("inference", model.name, version=label_value_for(model.image.tag)),
         **selector_labels(model.name),
     }
     annotations = {CONFIG_HASH_ANNOTATION: data_hash}
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
     annotations[REVISION_ANNOTATION] = content_hash(template)
+    checked_metadata(labels, annotations)
     return template
 
 

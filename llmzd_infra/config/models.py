@@ -84,8 +84,9 @@ class ImageConfig(ConfigModel):
 
     @property
     def reference(self) -> str:
-        separator = "@" if self.tag.startswith("sha256:") else ":"
-        return f"{self.repository}{separator}{self.tag}"
+        from llmzd_infra.config.image_reference import image_reference
+
+        return image_reference(self.repository, self.tag)
 
 
 class VllmSettings(ConfigModel):

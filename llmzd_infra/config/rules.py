@@ -6,10 +6,11 @@ import re
 from collections.abc import Iterator
 
 from llmzd_infra.config.errors import ConfigIssue
+from llmzd_infra.config.image_reference import repository_problem, tag_problem
 from llmzd_infra.config.models import ModelDeployment
 from llmzd_infra.config.sizing import size_class_for
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" would accept a trailing newline
 MAX_LABEL = 63
 # "<name>-preview" must itself stay a DNS-1123 label (63 chars).
 MAX_MODEL_NAME = MAX_LABEL - len("-preview")
@@ -78,15 +79,19 @@ def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
 
 def _image_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
     image = model.image
-    if ":" in image.repository.rsplit("/", 1)[-1] or "@" in image.repository:
+    problem = repository_problem(image.repository)
+    if problem:
         yield ConfigIssue(
             f"{key}.image.repository", image.repository,
-            "a repository without a tag or digest; put the version in image.tag",
+            f"an image repository without a tag or digest, such as 'vllm/vllm-openai' or "
+            f"'registry.example.com:5000/team/vllm' ({problem}: lowercase path components of letters and digits "
+            "joined by '.', '_' or '-'; put the version in image.tag)",
         )
-    if image.tag in ("", "latest") or not re.match(r"^(sha256:[0-9a-f]{64}|[\w][\w.\-]{0,127})$", image.tag):
+    if tag_problem(image.tag):
         yield ConfigIssue(
             f"{key}.image.tag", image.tag,
-            "a pinned image tag such as 'v0.11.0' or a 'sha256:<64 hex>' digest (not 'latest')",
+            "a pinned image tag such as 'v0.11.0' (ASCII letters, digits, '_', '.', '-', at most 128, not "
+            "'latest') or a 'sha256:<64 lowercase hex>' digest",
         )
 
 

@@ -1,0 +1,51 @@
+"""Config a real cluster would refuse or run differently: refused here, naming the key, before any resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from llmzd_infra.config import ConfigError, parse_stack_config
+from tests.support.stacks import minimal_model, raw_config
+
+
+def issues_of(model: dict[str, Any], **keys: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw_config([model], **keys))
+    return [str(issue) for issue in caught.value.issues]
+
+
+def parses(model: dict[str, Any], **keys: Any) -> Any:
+    return parse_stack_config(raw_config([model], **keys)).stack.models[0]
+
+
+@pytest.mark.parametrize(
+    "tag", ["\uff56\uff4c\uff4c\uff4d", "v1\n", "latest", "", "sha256:" + "AB" * 32, "x" * 129, "-v1", "v1:2"]
+)
+def test_image_tags_outside_the_reference_grammar_are_refused(tag: str) -> None:
+    issues = issues_of(minimal_model(image={"tag": tag}))
+    assert len(issues) == 1 and issues[0].startswith("llmzd:models[0].image.tag: got ")
+
+
+@pytest.mark.parametrize("tag", ["v0.11.0", "sha256:" + "ab" * 32, "x" * 128, "v1-", "V1_rc"])
+def test_valid_image_tags_are_accepted(tag: str) -> None:
+    assert parses(minimal_model(image={"tag": tag})).image.tag == tag
+
+
+@pytest.mark.parametrize(
+    "repository", ["", "vllm/VLLM-openai", "vllm/vllm-openai:v1", "repo@sha256:ab", " vllm/vllm-openai", "a//b"]
+)
+def test_invalid_image_repositories_are_refused(repository: str) -> None:
+    issues = issues_of(minimal_model(image={"repository": repository}))
+    assert len(issues) == 1 and issues[0].startswith("llmzd:models[0].image.repository: got ")
+    assert "such as 'vllm/vllm-openai'" in issues[0]
+
+
+@pytest.mark.parametrize("repository", ["vllm/vllm-openai", "registry.example.com:5000/team/vllm", "localhost/v"])
+def test_valid_image_repositories_are_accepted(repository: str) -> None:
+    assert parses(minimal_model(image={"repository": repository})).image.repository == repository
+
+
+def test_model_name_with_a_trailing_newline_is_refused() -> None:
+    assert issues_of(minimal_model(name="vllm\n"))[0].startswith("llmzd:models[0].name: ")
