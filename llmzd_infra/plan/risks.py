@@ -108,6 +108,7 @@ def _model_warnings(base: RenderedStack, plan: ModelPlan) -> list[PlanWarning]:
             "auto-promotion", plan.name,
             f"auto-promotion {state} without gates: a revision that starts but fails takes all traffic",
         ))
+    warnings += _deadline_warnings(plan)
     longest = model.longest_stream_seconds
     if longest is not None and model.drain_seconds < longest:
         warnings.append(PlanWarning(
@@ -116,6 +117,22 @@ def _model_warnings(base: RenderedStack, plan: ModelPlan) -> list[PlanWarning]:
             "streams still open at scale-down are cut",
         ))
     return warnings
+
+
+def _deadline_warnings(plan: ModelPlan) -> list[PlanWarning]:
+    model = plan.model
+    deadline = model.progress_deadline_seconds
+    waits = [model.startup_budget_seconds]
+    if model.gates:
+        waits.append(model.readiness_timeout_seconds)
+    known = [wait for wait in waits if wait is not None]
+    if deadline is None or not known or deadline > max(known):
+        return []
+    return [PlanWarning(
+        "progress-deadline", plan.name,
+        f"Argo's progressDeadlineSeconds {deadline}s is not longer than the startup/gate wait of {max(known)}s: "
+        "a revision still loading is marked Degraded (ProgressDeadlineExceeded) and the gate fails on that",
+    )]
 
 
 def _gpu_budget_warning(head: RenderedStack, models: Sequence[ModelPlan]) -> PlanWarning | None:

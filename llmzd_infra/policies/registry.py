@@ -69,6 +69,11 @@ RULES: tuple[Rule, ...] = (
         rollout_rules.gpu_limits_set,
     ),
     _rollout_rule(
+        "rollout-progress-deadline-covers-startup",
+        "spec.progressDeadlineSeconds is at least the vLLM startup plus readiness probe budgets.",
+        rollout_rules.progress_deadline_covers_startup,
+    ),
+    _rollout_rule(
         "bluegreen-auto-promotion-gated",
         "Auto-promotion is off unless llmzd gates or Argo prePromotionAnalysis are configured.",
         rollout_rules.auto_promotion_gated,

@@ -175,7 +175,7 @@ def test_rollout_is_blue_green_with_a_disruption_budget_and_waits_for_the_compon
 
     def build() -> VllmRollout:
         guard = _guard()
-        args = VllmRolloutArgs("chat", "llm-serving", 2, template, served.blue_green, 1, True, 0)
+        args = VllmRolloutArgs("chat", "llm-serving", 2, template, served.blue_green, 1, True, 0, 665)
         return VllmRollout("chat-rollout", args, opts=pulumi.ResourceOptions(depends_on=[guard]))
 
     mocked = run_mocked(build)
@@ -190,7 +190,7 @@ def test_rollout_is_blue_green_with_a_disruption_budget_and_waits_for_the_compon
         "activeService": "chat-stable", "previewService": "chat-preview", "autoPromotionEnabled": False,
         "scaleDownDelaySeconds": 75, "previewReplicaCount": 1,
     }}
-    assert rollout["spec"]["replicas"] == 2
+    assert rollout["spec"]["replicas"] == 2 and rollout["spec"]["progressDeadlineSeconds"] == 665
     assert rollout["spec"]["template"] == template
     assert rollout["metadata"]["annotations"]["llmzd.io/gates"] == "enabled"
     pdb = mocked.inputs(PDB, "chat-pdb")

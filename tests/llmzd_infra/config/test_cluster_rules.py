@@ -49,3 +49,31 @@ def test_valid_image_repositories_are_accepted(repository: str) -> None:
 
 def test_model_name_with_a_trailing_newline_is_refused() -> None:
     assert issues_of(minimal_model(name="vllm\n"))[0].startswith("llmzd:models[0].name: ")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "deadline"),
+    [
+        ({}, 630 + 35),  # startup 30 + 10 x 60, readiness 5 + 10 x 3
+        ({"probes": {"modelSize": "large"}}, 1320 + 35),
+        ({"gates": {"readinessTimeoutSeconds": 2000}}, 2000 + 35),
+        ({"gates": {"promotionTimeoutSeconds": 900}}, 900 + 35),
+    ],
+)
+def test_progress_deadline_outlasts_startup_and_every_gate(overrides: dict[str, Any], deadline: int) -> None:
+    from llmzd_infra.components.rollout_gates import RolloutGatesArgs
+    from llmzd_infra.config.deadlines import progress_deadline_seconds, startup_budget_seconds
+    from tests.support.stacks import objects_by_kind, render
+
+    model = parses(minimal_model(**overrides))
+    assert progress_deadline_seconds(model) == deadline
+    rollout = objects_by_kind(render(raw_config([minimal_model(**overrides)])), "Rollout")["vllm"]
+    assert rollout["spec"]["progressDeadlineSeconds"] == deadline
+    gates = RolloutGatesArgs(
+        model_name="vllm", namespace="ns", rollout_name="vllm", revision="r", served_model="m", port=8000,
+        preview_service="p", stable_service="s", auto_promotion=False, settings=model.gates,
+        startup_budget_seconds=startup_budget_seconds(model),
+    )
+    # The gates give up (and abort, with their report) before Argo declares the revision Degraded.
+    assert gates.readiness_timeout_seconds < deadline
+    assert model.gates.promotion_timeout_seconds < deadline

@@ -40,6 +40,8 @@ class StackSpec:
     helm_version: str = "2.40.2"
     # The program's ConfigMap is named after its content (and immutable); False: the old fixed-name one.
     content_named_config: bool = True
+    # (startup budget, readiness gate timeout, progressDeadlineSeconds); None: a render made before they were recorded
+    deadlines: tuple[int, int, int] | None = None
     extra_objects: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def but(self, **changes: Any) -> StackSpec:
@@ -109,6 +111,9 @@ def model_summary(spec: StackSpec, rollout: dict[str, Any]) -> dict[str, Any]:
         "stableService": f"{spec.model}-stable",
         "previewService": f"{spec.model}-preview",
         "port": spec.port,
+        **({} if spec.deadlines is None else dict(zip(
+            ("startupBudgetSeconds", "readinessTimeoutSeconds", "progressDeadlineSeconds"), spec.deadlines, strict=True
+        ))),
     }
 
 

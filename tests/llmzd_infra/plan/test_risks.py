@@ -106,3 +106,14 @@ def test_config_map_no_rollout_reads_may_change_in_place(tmp_path: Path) -> None
     plan = _plan(tmp_path, BASE.but(extra_objects=(changed,)), base=BASE.but(extra_objects=(unread,)))
     assert [str(o.ref) for o in plan.objects] == ["ConfigMap llm-serving/dashboards"]
     assert _codes(plan) == []
+
+
+def test_progress_deadline_is_shown_and_warned_when_argo_would_give_up_first(tmp_path: Path) -> None:
+    from llmzd_infra.plan.markdown import render_markdown
+
+    fine = _plan(tmp_path / "fine", BASE.but(deadlines=(630, 630, 665), image="vllm/vllm-openai:v0.11.1"))
+    assert _codes(fine) == []
+    assert "startup probe 630s · readiness gate 630s · Argo progressDeadlineSeconds 665s" in render_markdown(fine)
+    short = _plan(tmp_path / "short", BASE.but(deadlines=(630, 630, 600), image="vllm/vllm-openai:v0.11.1"))
+    assert _codes(short) == ["progress-deadline"]
+    assert "600s is not longer than the startup/gate wait of 630s" in short.warnings[0].message
