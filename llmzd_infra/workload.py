@@ -20,6 +20,7 @@ from llmzd_infra.naming import (
     PROBE_FILES,
     PROBE_MOUNT_PATH,
     REVISION_ANNOTATION,
+    SHM_MOUNT_PATH,
     ModelNames,
     selector_labels,
     standard_labels,
@@ -179,7 +180,7 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
         "env": _env(model, names, has_hf_token),
         "resources": _resources(model),
         "volumeMounts": [
-            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "dshm", "mountPath": SHM_MOUNT_PATH},
             {"name": "model-cache", "mountPath": model.model_cache.mount_path},
             {"name": "llmzd-probe", "mountPath": PROBE_MOUNT_PATH, "readOnly": True},
         ],

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from llmzd_infra.config.errors import ConfigIssue
 from llmzd_infra.config.image_reference import repository_problem, tag_problem
 from llmzd_infra.config.models import ModelDeployment
+from llmzd_infra.config.pod_rules import pod_spec_issues
 from llmzd_infra.config.sizing import size_class_for
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" would accept a trailing newline
@@ -30,6 +31,7 @@ def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
             "starting and ending with a letter or digit",
         )
     yield from _image_issues(key, model)
+    yield from pod_spec_issues(key, model)
     drain = model.drain
     needed = drain.pre_stop_seconds + drain.shutdown_margin_seconds
     if drain.termination_grace_period_seconds <= needed:

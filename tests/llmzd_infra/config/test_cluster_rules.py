@@ -77,3 +77,39 @@ def test_progress_deadline_outlasts_startup_and_every_gate(overrides: dict[str, 
     # The gates give up (and abort, with their report) before Argo declares the revision Degraded.
     assert gates.readiness_timeout_seconds < deadline
     assert model.gates.promotion_timeout_seconds < deadline
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "fragment"),
+    [
+        ({"resources": {"requests": {"memory": "32Gi"}}}, "resources.requests.memory", "at most resources.limits"),
+        ({"resources": {"requests": {"cpu": "4"}, "limits": {"cpu": "3500m"}}}, "resources.requests.cpu", "3500m"),
+        ({"tolerations": [{"key": "gpu", "effect": "NoSchedule", "tolerationSeconds": 30}]},
+         "tolerations[0].effect", "'NoExecute' when tolerationSeconds"),
+        ({"tolerations": [{"key": "gpu", "operator": "Exists", "value": "x"}]}, "tolerations[0].value", "no value"),
+        ({"tolerations": [{"value": "x"}]}, "tolerations[0].operator", "'Exists' when key is empty"),
+        ({"tolerations": [{"key": "a/b/c", "operator": "Exists"}]}, "tolerations[0].key", "more than one '/'"),
+        ({"nodeSelector": {"gpu type": "a100"}}, "nodeSelector['gpu type']", "node label key"),
+        ({"nodeSelector": {"gpu": "a100-"}}, "nodeSelector['gpu']", "a label value"),
+        ({"modelCache": {"mountPath": "/dev/shm"}}, "modelCache.mountPath", "apart from the pod's other mounts"),
+        ({"modelCache": {"mountPath": "/etc/llmzd/probe/"}}, "modelCache.mountPath", "apart from"),
+        ({"modelCache": {"mountPath": "/etc/llmzd"}}, "modelCache.mountPath", "apart from"),
+        ({"modelCache": {"mountPath": "cache"}}, "modelCache.mountPath", "an absolute path"),
+    ],
+)
+def test_pod_spec_values_the_api_server_refuses(overrides: dict[str, Any], path: str, fragment: str) -> None:
+    issues = issues_of(minimal_model(**overrides))
+    matching = [issue for issue in issues if issue.startswith(f"llmzd:models[0].{path}: got ")]
+    assert matching, issues
+    assert fragment in matching[0]
+
+
+def test_valid_pod_spec_values_pass() -> None:
+    model = parses(minimal_model(
+        resources={"requests": {"cpu": "500m", "memory": "16Gi"}, "limits": {"cpu": "1", "memory": "16Gi"}},
+        tolerations=[{"operator": "Exists"}, {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoExecute",
+                                              "tolerationSeconds": 60}],
+        nodeSelector={"nvidia.com/gpu.product": "NVIDIA-A100-SXM4-80GB"},
+        modelCache={"mountPath": "/models"},
+    ))
+    assert model.model_cache.mount_path == "/models"
