@@ -38,7 +38,7 @@ def probe_sources() -> dict[str, str]:
 
 
 def vllm_settings(model: ModelDeployment) -> dict[str, str]:
-    """vLLM settings as the ConfigMap's environment; the container args reference them as $(VAR)."""
+    """vLLM settings as ConfigMap keys, each read into one env entry; the container args use them as $(VAR)."""
     settings = {
         "MODEL_ID": model.model.id,
         "SERVED_MODEL_NAME": model.model.served_model_name,
@@ -151,8 +151,14 @@ def _volumes(model: ModelDeployment, config_map: str) -> list[dict[str, Any]]:
     ]
 
 
-def _env(model: ModelDeployment, names: ModelNames, has_hf_token: bool) -> list[dict[str, Any]]:
-    env: list[dict[str, Any]] = [{"name": "READINESS_TIMEOUT", "value": probe_request_timeout(model)}]
+def _env(model: ModelDeployment, names: ModelNames, config_map: str, has_hf_token: bool) -> list[dict[str, Any]]:
+    # One entry per vLLM setting, not envFrom: the ConfigMap also holds the probe files (about 14 KB of source),
+    # which must not become environment variables of vLLM.
+    env: list[dict[str, Any]] = [
+        {"name": key, "valueFrom": {"configMapKeyRef": {"name": config_map, "key": key}}}
+        for key in vllm_settings(model)
+    ]
+    env.append({"name": "READINESS_TIMEOUT", "value": probe_request_timeout(model)})
     if has_hf_token:
         env.append({
             "name": "HF_TOKEN",
@@ -176,8 +182,7 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
         "command": ["vllm", "serve"],
         "args": vllm_args(model),
         "ports": [{"name": "http", "containerPort": model.port, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": config_map}}],
-        "env": _env(model, names, has_hf_token),
+        "env": _env(model, names, config_map, has_hf_token),
         "resources": _resources(model),
         "volumeMounts": [
             {"name": "dshm", "mountPath": SHM_MOUNT_PATH},
