@@ -113,3 +113,69 @@ def test_valid_pod_spec_values_pass() -> None:
         modelCache={"mountPath": "/models"},
     ))
     assert model.model_cache.mount_path == "/models"
+
+
+TOKEN = "hf_" + "a1B2c3D4e5" * 3
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["-tp", "4"], "--tensor-parallel-size"), (["-tp=4"], "--tensor-parallel-size"),
+        (["--tensor_parallel_size", "4"], "--tensor-parallel-size"),
+        (["--tensor-parallel", "4"], "--tensor-parallel-size"),
+        (["--max_model_len=8192"], "--max-model-len"), (["--gpu-memory-util", "0.5"], "--gpu-memory-utilization"),
+        (["--served-model", "x"], "--served-model-name"), (["--port", "1"], "--port"),
+    ],
+)
+def test_aliases_of_managed_vllm_flags_are_refused(args: list[str], flag: str) -> None:
+    issues = issues_of(minimal_model(vllm={"extraArgs": args}))
+    assert issues[0].startswith("llmzd:models[0].vllm.extraArgs[0]: got ") and f"vLLM's {flag}" in issues[0]
+
+
+def test_unmanaged_vllm_flags_pass() -> None:
+    args = ["--enable-prefix-caching", "-pp", "1", "--max-num-seqs", "8", "--hf-token", "--trust-remote-code"]
+    assert parses(minimal_model(vllm={"extraArgs": args})).vllm.extra_args == args
+
+
+@pytest.mark.parametrize(
+    "args", [["--hf-token", TOKEN], [f"--hf-token={TOKEN}"], ["--hf_token", "abc"], ["--api-key", "s3cret-value"]]
+)
+def test_credentials_in_extra_args_are_refused_and_never_shown(args: list[str]) -> None:
+    issues = issues_of(minimal_model(vllm={"extraArgs": args}))
+    text = "\n".join(issues)
+    assert "llmzd:models[0].vllm.extraArgs[" in text
+    assert TOKEN not in text
+    if "hf" in args[0]:
+        assert "pulumi config set --secret llmzd:hfToken" in text
+
+
+def test_a_token_anywhere_in_extra_args_or_plain_model_values_is_refused() -> None:
+    issues = issues_of(minimal_model(model={"id": "org/m", "revision": TOKEN}, vllm={"extraArgs": ["--x", TOKEN]}))
+    text = "\n".join(issues)
+    assert "llmzd:models[0].vllm.extraArgs[1]: got '<redacted>'" in text
+    assert "llmzd:models[0].model.revision: got '<redacted>'" in text
+    assert TOKEN not in text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        TOKEN, f"Bearer {'x' * 30}",
+        "apiVersion: v1\nkind: Config\nclusters: []\nusers:\n- user: {token: abcdefgh123}\n",
+        {"nested": TOKEN},
+    ],
+)
+def test_credentials_under_a_wrong_key_are_redacted_in_errors(value: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw_config([{**minimal_model(), "hfToken": value}]))
+    message = str(caught.value)
+    assert "llmzd:models[0].hfToken: got " in message and "<redacted>" in message
+    for secret in (TOKEN, "x" * 30, "abcdefgh123"):
+        assert secret not in message
+
+
+def test_credentials_in_undecodable_config_are_redacted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({"llmzd:models": f"[{{'hfToken': '{TOKEN}'"})
+    assert TOKEN not in str(caught.value) and "llmzd:models: got " in str(caught.value)
