@@ -26,6 +26,13 @@ def _expects_number(annotation: Any) -> bool:
     return bool(parts) and bool not in parts and any(_expects_number(part) for part in parts)
 
 
+_BOOL_STRINGS = {"true": True, "false": False}
+
+
+def _expects_bool(annotation: Any) -> bool:
+    return annotation is bool
+
+
 class ConfigModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -36,8 +43,16 @@ class ConfigModel(BaseModel):
     def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # Pydantic's lax mode reads `port: true` as 1; in a config file that is a typo, not a port.
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and _expects_number(field.annotation):
+        if field is None:
+            return value
+        if isinstance(value, bool) and _expects_number(field.annotation):
             raise ValueError("a number, not true/false")
+        if _expects_bool(field.annotation) and not isinstance(value, bool):
+            # Lax mode would read 0, 1, "yes" or "off" as booleans; only true/false, and the strings the Pulumi
+            # CLI stores for them (`pulumi config set --path ... false` keeps the string "false").
+            if value in _BOOL_STRINGS:
+                return _BOOL_STRINGS[value]
+            raise ValueError("true or false")
         return value
 
 

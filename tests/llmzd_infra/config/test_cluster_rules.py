@@ -179,3 +179,28 @@ def test_credentials_in_undecodable_config_are_redacted() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_stack_config({"llmzd:models": f"[{{'hfToken': '{TOKEN}'"})
     assert TOKEN not in str(caught.value) and "llmzd:models: got " in str(caught.value)
+
+
+@pytest.mark.parametrize("value", [0, 1, "yes", "off", "False", None])
+def test_booleans_must_be_booleans(value: Any) -> None:
+    issues = issues_of(minimal_model(gates={"enabled": value}))
+    assert issues[0].startswith("llmzd:models[0].gates.enabled: got ") and "true or false" in issues[0]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(False, False), ("false", False), ("true", True)])
+def test_booleans_and_the_strings_pulumi_stores_for_them_pass(value: Any, expected: bool) -> None:
+    assert parses(minimal_model(gates={"enabled": value})).gates.enabled is expected
+
+
+@pytest.mark.parametrize("value", ["2147483648", "true", "[1]", "{}", "null", "1.5"])
+def test_paths_must_be_strings(value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({**raw_config([minimal_model()]), "llmzd:renderYamlToDirectory": value})
+    assert str(caught.value.issues[0]).startswith("llmzd:renderYamlToDirectory: got ")
+    assert f"'./{value}'" in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["rendered", "./2147483648", "/tmp/out"])
+def test_path_strings_pass(value: str) -> None:
+    parsed = parse_stack_config({**raw_config([minimal_model()]), "llmzd:renderYamlToDirectory": value})
+    assert parsed.stack.cluster.render_yaml_to_directory == value
