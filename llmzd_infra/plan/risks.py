@@ -10,6 +10,7 @@ from llmzd_infra.plan.objects import Change, ObjectChange
 from llmzd_infra.plan.references import config_map_references
 from llmzd_infra.plan.render_dir import ObjectRef, RenderedStack
 from llmzd_infra.plan.rollouts import ModelPlan, Status
+from llmzd_infra.policies.disruption_rules import drain_can_evict_every_pod
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ def plan_warnings(
 ) -> list[PlanWarning]:
     warnings = [*_service_warnings(objects), *_namespace_warnings(base, head, objects)]
     warnings += _shared_config_warnings(head, objects)
+    warnings += _disruption_warnings(head, objects)
     for plan in models:
         warnings += _model_warnings(base, plan)
     budget = _gpu_budget_warning(head, models)
@@ -76,6 +78,25 @@ def _shared_config_warnings(head: RenderedStack, objects: Sequence[ObjectChange]
                 "content",
             ))
     return warnings
+
+
+def _disruption_warnings(head: RenderedStack, objects: Sequence[ObjectChange]) -> list[PlanWarning]:
+    """A budget that lets a drain evict every serving pod, when this change creates it or sets its numbers."""
+    touched = {
+        (change.ref.kind, change.ref.name)
+        for change in objects
+        if change.change is not Change.DELETED and (
+            change.ref.kind == "PodDisruptionBudget" or change.change is Change.ADDED
+            or any(under(f.path, "spec.replicas") for f in change.fields)
+        )
+    }
+    found = drain_can_evict_every_pod(head.objects.values())
+    rollouts = {name for kind, name in touched if kind == "Rollout"}
+    return [
+        PlanWarning("disruption-budget", f"{kind} {name}", message)
+        for kind, name, message in found
+        if (kind, name) in touched or any(f"Rollout {rollout}:" in message for rollout in rollouts)
+    ]
 
 
 def _namespace_warnings(

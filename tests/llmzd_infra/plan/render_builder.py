@@ -42,6 +42,7 @@ class StackSpec:
     content_named_config: bool = True
     # (startup budget, readiness gate timeout, progressDeadlineSeconds); None: a render made before they were recorded
     deadlines: tuple[int, int, int] | None = None
+    max_unavailable: int = 0
     extra_objects: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def but(self, **changes: Any) -> StackSpec:
@@ -83,7 +84,8 @@ def build_objects(spec: StackSpec) -> list[dict[str, Any]]:
         k8s.service(f"{spec.model}-stable", spec.namespace, spec.port, spec.model, "stable"),
         k8s.service(f"{spec.model}-preview", spec.namespace, spec.port, spec.model, "preview"),
         rollout,
-        k8s.disruption_budget(f"{spec.model}-pdb", spec.namespace, model=spec.model),
+        k8s.disruption_budget(f"{spec.model}-pdb", spec.namespace, model=spec.model,
+                              max_unavailable=spec.max_unavailable),
         *copy.deepcopy(list(spec.extra_objects)),
     ]
 

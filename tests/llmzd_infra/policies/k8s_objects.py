@@ -148,12 +148,13 @@ def disruption_budget(
     namespace: str = "llm-serving",
     api_version: str = "policy/v1",
     model: str = "vllm",
+    max_unavailable: int = 0,
 ) -> dict[str, Any]:
     return {
         "apiVersion": api_version,
         "kind": "PodDisruptionBudget",
         "metadata": {"name": name, "namespace": namespace, "labels": _labels(model)},
-        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": selector_labels(model)}},
+        "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": selector_labels(model)}},
     }
 
 
