@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 from llmzd_infra.config import ModelDeployment, ProbeTiming
+from llmzd_infra.config.host_sizing import cache_size, memory_amounts, shm_size
 from llmzd_infra.config.sizing import startup_timing
 from llmzd_infra.k8s_validation import checked_metadata, label_value_for
 from llmzd_infra.naming import (
@@ -119,8 +120,11 @@ def probe_request_timeout(model: ModelDeployment) -> str:
 
 
 def _resources(model: ModelDeployment) -> dict[str, Any]:
-    requests = {k: v for k, v in model.resources.requests.model_dump().items() if v is not None}
-    limits = {k: v for k, v in model.resources.limits.model_dump().items() if v is not None}
+    memory_request, memory_limit = memory_amounts(model)
+    configured_requests = {**model.resources.requests.model_dump(), "memory": memory_request}
+    configured_limits = {**model.resources.limits.model_dump(), "memory": memory_limit}
+    requests = {k: v for k, v in configured_requests.items() if v is not None}
+    limits = {k: v for k, v in configured_limits.items() if v is not None}
     if model.gpus_per_replica:
         limits["nvidia.com/gpu"] = str(model.gpus_per_replica)
     result: dict[str, Any] = {}
@@ -136,9 +140,9 @@ def _volumes(model: ModelDeployment, config_map: str) -> list[dict[str, Any]]:
     if cache.type == "pvc":
         cache_volume: dict[str, Any] = {"persistentVolumeClaim": {"claimName": cache.claim_name}}
     else:
-        cache_volume = {"emptyDir": {"sizeLimit": cache.size_limit} if cache.size_limit else {}}
+        cache_volume = {"emptyDir": {"sizeLimit": cache_size(model)}}
     return [
-        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": model.shm_size}},
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(model)}},
         {"name": "model-cache", **cache_volume},
         {
             "name": "llmzd-probe",

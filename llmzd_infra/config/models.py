@@ -118,8 +118,9 @@ class ResourceAmounts(ConfigModel):
 
 
 class ResourcesConfig(ConfigModel):
-    requests: ResourceAmounts = ResourceAmounts(cpu="2", memory="8Gi")
-    limits: ResourceAmounts = ResourceAmounts(memory="16Gi")
+    # An unset memory request or limit is derived from what vLLM needs on the host (config/host_sizing.py).
+    requests: ResourceAmounts = ResourceAmounts(cpu="2")
+    limits: ResourceAmounts = ResourceAmounts()
 
 
 class Toleration(ConfigModel):
@@ -134,7 +135,8 @@ class ModelCacheConfig(ConfigModel):
     """Where weights are cached: a per-pod emptyDir, or an existing PVC shared across revisions."""
 
     type: Literal["emptyDir", "pvc"] = "emptyDir"
-    size_limit: Quantity | None = "20Gi"
+    # Unset: derived from probes.parameterCountBillions and vllm.dtype, else 20Gi (config/host_sizing.py).
+    size_limit: Quantity | None = None
     claim_name: str | None = None
     mount_path: str = "/root/.cache/huggingface"
 
@@ -249,7 +251,7 @@ class ModelDeployment(ConfigModel):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     model_cache: ModelCacheConfig = ModelCacheConfig()
-    shm_size: Quantity = "2Gi"
+    shm_size: Quantity | None = None  # unset: derived from vllm.tensorParallelSize (config/host_sizing.py)
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     hf_token_key: str | None = None
     probes: ProbesConfig = ProbesConfig()

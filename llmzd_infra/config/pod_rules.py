@@ -14,8 +14,9 @@ import posixpath
 from collections.abc import Iterator
 
 from llmzd_infra.config.errors import ConfigIssue
+from llmzd_infra.config.host_sizing import CACHE_MARGIN, PROCESS_MEMORY_GIB, host_memory_bytes, shm_size, weights_bytes
 from llmzd_infra.config.models import ModelDeployment
-from llmzd_infra.config.quantity import parse_quantity
+from llmzd_infra.config.quantity import gibibytes, parse_quantity
 from llmzd_infra.k8s_validation import label_value_problem, qualified_name_problem
 from llmzd_infra.naming import PROBE_MOUNT_PATH, SHM_MOUNT_PATH
 
@@ -29,6 +30,24 @@ def pod_spec_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
 
 def _resource_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
     requests, limits = model.resources.requests, model.resources.limits
+    needed = host_memory_bytes(model)
+    if limits.memory is not None and parse_quantity(limits.memory) < needed:
+        yield ConfigIssue(
+            f"{key}.resources.limits.memory", limits.memory,
+            f"at least {gibibytes(needed)}: vLLM's CPU swap space (4 GiB per GPU), /dev/shm ({shm_size(model)}, "
+            f"memory-backed, so it counts against this limit) and {PROCESS_MEMORY_GIB} GiB for the server; or leave it "
+            "unset to derive it",
+        )
+    weights = weights_bytes(model)
+    cache = model.model_cache
+    if weights is not None and cache.type == "emptyDir" and cache.size_limit is not None \
+            and parse_quantity(cache.size_limit) < weights * CACHE_MARGIN:
+        yield ConfigIssue(
+            f"{key}.modelCache.sizeLimit", cache.size_limit,
+            f"at least {gibibytes(weights * CACHE_MARGIN)}: {model.probes.parameter_count_billions:g}B parameters "
+            f"as {model.vllm.dtype} take {weights / 1e9:.0f} GB, plus 25 % margin; a smaller emptyDir gets the pod "
+            "evicted mid-download; or leave it unset to derive it",
+        )
     for resource in ("cpu", "memory"):
         request, limit = getattr(requests, resource), getattr(limits, resource)
         if request is not None and limit is not None and parse_quantity(request) > parse_quantity(limit):

@@ -82,7 +82,8 @@ def test_progress_deadline_outlasts_startup_and_every_gate(overrides: dict[str, 
 @pytest.mark.parametrize(
     ("overrides", "path", "fragment"),
     [
-        ({"resources": {"requests": {"memory": "32Gi"}}}, "resources.requests.memory", "at most resources.limits"),
+        ({"resources": {"requests": {"memory": "32Gi"}, "limits": {"memory": "16Gi"}}}, "resources.requests.memory",
+         "at most resources.limits"),
         ({"resources": {"requests": {"cpu": "4"}, "limits": {"cpu": "3500m"}}}, "resources.requests.cpu", "3500m"),
         ({"tolerations": [{"key": "gpu", "effect": "NoSchedule", "tolerationSeconds": 30}]},
          "tolerations[0].effect", "'NoExecute' when tolerationSeconds"),
@@ -204,3 +205,48 @@ def test_paths_must_be_strings(value: str) -> None:
 def test_path_strings_pass(value: str) -> None:
     parsed = parse_stack_config({**raw_config([minimal_model()]), "llmzd:renderYamlToDirectory": value})
     assert parsed.stack.cluster.render_yaml_to_directory == value
+
+
+def test_a_72b_model_on_four_gpus_gets_cache_shm_and_memory_sized_for_it() -> None:
+    from tests.support.stacks import objects_by_kind, render, vllm_container
+
+    model = minimal_model(gpusPerReplica=4, vllm={"tensorParallelSize": 4, "dtype": "bfloat16"},
+                          probes={"parameterCountBillions": 72})
+    result = render(raw_config([model]))
+    template = objects_by_kind(result, "Rollout")["vllm"]["spec"]["template"]
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    # 72e9 x 2 bytes = 144 GB = 134.1 GiB; x 1.25 = 167.6 -> 168Gi.
+    assert volumes["model-cache"]["emptyDir"]["sizeLimit"] == "168Gi"
+    assert volumes["dshm"]["emptyDir"]["sizeLimit"] == "4Gi"
+    resources = vllm_container(result)["resources"]
+    # 4 GiB server + 4 x 4 GiB vLLM swap space + 4 GiB /dev/shm.
+    assert resources["requests"]["memory"] == "24Gi" and resources["limits"]["memory"] == "24Gi"
+
+
+def test_small_defaults_stay_as_before_where_they_suffice() -> None:
+    from tests.support.stacks import objects_by_kind, render, vllm_container
+
+    result = render(raw_config([minimal_model()]))
+    template = objects_by_kind(result, "Rollout")["vllm"]["spec"]["template"]
+    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+    assert volumes["model-cache"]["emptyDir"]["sizeLimit"] == "20Gi"
+    assert volumes["dshm"]["emptyDir"]["sizeLimit"] == "2Gi"
+    assert vllm_container(result)["resources"]["limits"]["memory"] == "16Gi"
+
+
+def test_configured_sizes_too_small_for_the_model_are_refused_with_the_numbers() -> None:
+    issues = issues_of(minimal_model(
+        gpusPerReplica=4, vllm={"tensorParallelSize": 4}, probes={"parameterCountBillions": 72},
+        modelCache={"sizeLimit": "20Gi"}, resources={"limits": {"memory": "16Gi"}},
+    ))
+    text = "\n".join(issues)
+    assert ("llmzd:models[0].modelCache.sizeLimit: got '20Gi'; expected at least 168Gi: 72B parameters as auto "
+            "take 144 GB") in text
+    assert "llmzd:models[0].resources.limits.memory: got '16Gi'; expected at least 24Gi" in text
+
+
+def test_a_memory_request_alone_raises_the_derived_limit() -> None:
+    from tests.support.stacks import render, vllm_container
+
+    result = render(raw_config([minimal_model(resources={"requests": {"memory": "32Gi"}})]))
+    assert vllm_container(result)["resources"]["limits"]["memory"] == "32Gi"
