@@ -25,6 +25,7 @@ class VllmRolloutArgs:
     preview_replicas: int
     gates_enabled: bool
     max_unavailable: int
+    progress_deadline_seconds: int
 
 
 def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
@@ -39,6 +40,9 @@ def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
     return {
         "replicas": args.replicas,
         "revisionHistoryLimit": 3,
+        # Derived so the gates give up (and abort, with a report) before Argo marks the Rollout Degraded;
+        # see llmzd_infra/config/deadlines.py.
+        "progressDeadlineSeconds": args.progress_deadline_seconds,
         "selector": {"matchLabels": selector_labels(args.model_name)},
         "template": args.pod_template,
         "strategy": {"blueGreen": blue_green},

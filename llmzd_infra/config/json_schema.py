@@ -38,6 +38,8 @@ def stack_file_schema(rows: dict[str, list[ReferenceRow]] | None = None) -> dict
     definitions: dict[str, Any] = generated["$defs"]
     definitions.pop("ClusterAccess", None)  # built from kubeContext & co. by the loader, never written by a user
     definitions["Secure"] = _SECURE
+    for definition in definitions.values():
+        _accept_pulumi_boolean_strings(definition)
     _describe(definitions["ModelDeployment"], definitions, rows[MODEL_TABLE], "")
     keys: dict[str, Any] = {}
     for name, schema in generated["properties"].items():
@@ -69,6 +71,18 @@ def stack_file_schema(rows: dict[str, list[ReferenceRow]] | None = None) -> dict
         },
         "$defs": definitions,
     }
+
+
+def _accept_pulumi_boolean_strings(model: dict[str, Any]) -> None:
+    """A boolean key also takes "true"/"false": `pulumi config set --path` stores them as strings.
+
+    The config models accept exactly these two strings for a boolean (and nothing else that is not a boolean), so
+    the schema does too; an editor would otherwise flag a stack file the CLI wrote.
+    """
+    for schema in model.get("properties", {}).values():
+        if schema.get("type") == "boolean":
+            del schema["type"]
+            schema["anyOf"] = [{"type": "boolean"}, {"enum": ["true", "false"]}]
 
 
 def _other_llmzd_keys(known: dict[str, Any]) -> str:

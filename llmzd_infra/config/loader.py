@@ -57,6 +57,7 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
         has_kubeconfig=bool(values.get(KUBECONFIG_KEY)),
         render_yaml_to_directory=values.get("renderYamlToDirectory") or None,
     )
+    issues.extend(_path_issues("renderYamlToDirectory", values.get("renderYamlToDirectory")))
     if values.get(KUBECONFIG_KEY) and KUBECONFIG_KEY not in secret_names:
         issues.append(_not_secret(KUBECONFIG_KEY))
     if cluster.render_yaml_to_directory and cluster.has_kubeconfig:
@@ -235,6 +236,23 @@ def _expected(detail: Mapping[str, Any], stack_loc: tuple[int | str, ...]) -> st
         return "an object of keys and values (see docs/config.md)"
     message = str(detail["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     return message[0].lower() + message[1:] if message else kind
+
+
+def _path_issues(key: str, text: str | None) -> list[ConfigIssue]:
+    """A path must be a string: Pulumi hands every top-level value over as text, so ``2147483648`` or ``true``
+    arrives as a string too; a value that reads as a number, boolean, list or object is refused."""
+    if not text:
+        return []
+    try:
+        decoded = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return []
+    if isinstance(decoded, str):
+        return []
+    return [ConfigIssue(
+        f"llmzd:{key}", decoded,
+        f"a directory path such as 'rendered'; for a directory really named {text!r}, write './{text}'",
+    )]
 
 
 def _not_secret(key: str) -> ConfigIssue:

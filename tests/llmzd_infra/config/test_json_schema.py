@@ -88,6 +88,22 @@ def test_the_dev_stack_is_valid_and_a_misspelt_key_is_not() -> None:
         jsonschema.Draft202012Validator(schema).validate(plain_token)
 
 
+def test_booleans_take_the_strings_pulumi_stores_and_nothing_else() -> None:
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    document = yaml.safe_load(DEV_STACK_FILE.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    for value in (False, "false", "true"):  # `pulumi config set --path ... false` writes the string
+        stored = copy.deepcopy(document)
+        stored["config"]["llmzd:models"][0].setdefault("gates", {})["enabled"] = value
+        validator.validate(stored)
+        StackConfig.model_validate({"models": [{"name": "a", "model": {"id": "m"}, "gates": {"enabled": value}}]})
+    for value in (0, "yes", "False"):
+        wrong = copy.deepcopy(document)
+        wrong["config"]["llmzd:models"][0].setdefault("gates", {})["enabled"] = value
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(wrong)
+
+
 def test_the_dev_stack_points_editors_at_the_schema() -> None:
     first_line = DEV_STACK_FILE.read_text(encoding="utf-8").splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=./schema/stack-config.schema.json"
