@@ -1,5 +1,6 @@
-# Day-2 operations for llmzd; targets mirror seed 003's. Every target echoes the command it runs, and a
-# missing tool stops with a one-line hint. Override any variable: make load LOAD_CONCURRENCY=8 LOAD_DURATION=60
+# Day-2 operations for llmzd; targets mirror those of the zero-downtime update guide with Argo Rollouts.
+# Every target echoes the command it runs, and a missing tool stops with a one-line hint.
+# Override any variable: make load LOAD_CONCURRENCY=8 LOAD_DURATION=60
 STACK ?= dev
 NAMESPACE ?= llm-serving
 MODEL ?= vllm
@@ -17,7 +18,7 @@ PLAN_FLAGS ?=
 PULUMI_FLAGS ?=
 POLICY_PACK ?= policy
 LOG_TAIL ?= 200
-# Seed 003's load and acceptance defaults (loadgen reads the same names from the environment too).
+# Load and acceptance defaults of the zero-downtime update guide (loadgen reads the same names from the environment too).
 LOAD_CONCURRENCY ?= 4
 LOAD_DURATION ?= 30
 MAX_ERROR_RATE ?= 0.05

@@ -1,4 +1,4 @@
-"""Cost of one readiness probe run: our Python probe against the curl-based shell probe seed 000 describes.
+"""Cost of one readiness probe run: our Python probe against the curl-based shell probe of llm-d's guide.
 
 kubelet execs the probe every period in every vLLM pod, so what counts is the wall time and CPU time of one
 whole run, process start-up included. Both probes run against the same vLLM test server (ready, one model),

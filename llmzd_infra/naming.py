@@ -10,6 +10,7 @@ REVISION_ANNOTATION = "llmzd.io/revision"
 CONFIG_HASH_ANNOTATION = "llmzd.io/config-hash"
 GATES_ANNOTATION = "llmzd.io/gates"
 PROBE_MOUNT_PATH = "/etc/llmzd/probe"
+SHM_MOUNT_PATH = "/dev/shm"
 PROBE_FILE = "readiness_probe.py"  # the entry point kubelet execs
 # Everything the probe runs: the entry point and the module it imports (cached as bytecode, see probe/).
 PROBE_FILES = (PROBE_FILE, "vllm_readiness.py")

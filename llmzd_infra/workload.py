@@ -12,13 +12,16 @@ from importlib import resources
 from typing import Any
 
 from llmzd_infra.config import ModelDeployment, ProbeTiming
+from llmzd_infra.config.host_sizing import cache_size, memory_amounts, shm_size
 from llmzd_infra.config.sizing import startup_timing
+from llmzd_infra.k8s_validation import checked_metadata, label_value_for
 from llmzd_infra.naming import (
     CONFIG_HASH_ANNOTATION,
     PROBE_FILE,
     PROBE_FILES,
     PROBE_MOUNT_PATH,
     REVISION_ANNOTATION,
+    SHM_MOUNT_PATH,
     ModelNames,
     selector_labels,
     standard_labels,
@@ -36,7 +39,7 @@ def probe_sources() -> dict[str, str]:
 
 
 def vllm_settings(model: ModelDeployment) -> dict[str, str]:
-    """vLLM settings as the ConfigMap's environment; the container args reference them as $(VAR)."""
+    """vLLM settings as ConfigMap keys, each read into one env entry; the container args use them as $(VAR)."""
     settings = {
         "MODEL_ID": model.model.id,
         "SERVED_MODEL_NAME": model.model.served_model_name,
@@ -117,8 +120,11 @@ def probe_request_timeout(model: ModelDeployment) -> str:
 
 
 def _resources(model: ModelDeployment) -> dict[str, Any]:
-    requests = {k: v for k, v in model.resources.requests.model_dump().items() if v is not None}
-    limits = {k: v for k, v in model.resources.limits.model_dump().items() if v is not None}
+    memory_request, memory_limit = memory_amounts(model)
+    configured_requests = {**model.resources.requests.model_dump(), "memory": memory_request}
+    configured_limits = {**model.resources.limits.model_dump(), "memory": memory_limit}
+    requests = {k: v for k, v in configured_requests.items() if v is not None}
+    limits = {k: v for k, v in configured_limits.items() if v is not None}
     if model.gpus_per_replica:
         limits["nvidia.com/gpu"] = str(model.gpus_per_replica)
     result: dict[str, Any] = {}
@@ -134,9 +140,9 @@ def _volumes(model: ModelDeployment, config_map: str) -> list[dict[str, Any]]:
     if cache.type == "pvc":
         cache_volume: dict[str, Any] = {"persistentVolumeClaim": {"claimName": cache.claim_name}}
     else:
-        cache_volume = {"emptyDir": {"sizeLimit": cache.size_limit} if cache.size_limit else {}}
+        cache_volume = {"emptyDir": {"sizeLimit": cache_size(model)}}
     return [
-        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": model.shm_size}},
+        {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(model)}},
         {"name": "model-cache", **cache_volume},
         {
             "name": "llmzd-probe",
@@ -149,8 +155,14 @@ def _volumes(model: ModelDeployment, config_map: str) -> list[dict[str, Any]]:
     ]
 
 
-def _env(model: ModelDeployment, names: ModelNames, has_hf_token: bool) -> list[dict[str, Any]]:
-    env: list[dict[str, Any]] = [{"name": "READINESS_TIMEOUT", "value": probe_request_timeout(model)}]
+def _env(model: ModelDeployment, names: ModelNames, config_map: str, has_hf_token: bool) -> list[dict[str, Any]]:
+    # One entry per vLLM setting, not envFrom: the ConfigMap also holds the probe files (about 14 KB of source),
+    # which must not become environment variables of vLLM.
+    env: list[dict[str, Any]] = [
+        {"name": key, "valueFrom": {"configMapKeyRef": {"name": config_map, "key": key}}}
+        for key in vllm_settings(model)
+    ]
+    env.append({"name": "READINESS_TIMEOUT", "value": probe_request_timeout(model)})
     if has_hf_token:
         env.append({
             "name": "HF_TOKEN",
@@ -174,11 +186,10 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
         "command": ["vllm", "serve"],
         "args": vllm_args(model),
         "ports": [{"name": "http", "containerPort": model.port, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": config_map}}],
-        "env": _env(model, names, has_hf_token),
+        "env": _env(model, names, config_map, has_hf_token),
         "resources": _resources(model),
         "volumeMounts": [
-            {"name": "dshm", "mountPath": "/dev/shm"},
+            {"name": "dshm", "mountPath": SHM_MOUNT_PATH},
             {"name": "model-cache", "mountPath": model.model_cache.mount_path},
             {"name": "llmzd-probe", "mountPath": PROBE_MOUNT_PATH, "readOnly": True},
         ],
@@ -202,12 +213,13 @@ def pod_template(model: ModelDeployment, has_hf_token: bool) -> dict[str, Any]:
     if model.tolerations:
         spec["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in model.tolerations]
     labels = {
-        **standard_labels("inference", model.name, version=model.image.tag),
+        **standard_labels("inference", model.name, version=label_value_for(model.image.tag)),
         **selector_labels(model.name),
     }
     annotations = {CONFIG_HASH_ANNOTATION: data_hash}
     template = {"metadata": {"labels": labels, "annotations": annotations}, "spec": spec}
     annotations[REVISION_ANNOTATION] = content_hash(template)
+    checked_metadata(labels, annotations)
     return template
 
 

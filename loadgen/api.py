@@ -53,10 +53,43 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
-def describe_transport_error(exc: BaseException) -> str:
-    """One line naming the failure, without the request URL (a proxy URL may carry credentials)."""
-    message = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {excerpt(message, 160)}"
+def redacted_url(url: str | httpx.URL) -> str:
+    """The URL without user and password, fit for a message."""
+    parsed = httpx.URL(str(url))
+    return str(parsed.copy_with(userinfo=b"")) if parsed.userinfo else str(parsed)
+
+
+def failed_request_url(exc: httpx.HTTPError) -> str | None:
+    try:
+        return redacted_url(exc.request.url)
+    except RuntimeError:  # an error raised before httpx attached the request
+        return None
+
+
+_TIMEOUT_PHASES = {
+    "ConnectTimeout": "connecting",
+    "ReadTimeout": "waiting for the response",
+    "WriteTimeout": "sending the request",
+    "PoolTimeout": "waiting for a free connection",
+}
+
+
+def describe_transport_error(exc: BaseException, *, timeout: float | None = None) -> str:
+    """One line naming the failure, without the request URL (a proxy URL may carry credentials).
+
+    httpx's timeouts often carry no message of their own (``ReadTimeout: ReadTimeout``): say what timed out and,
+    when the caller passes it, after how long. Callers name the URL they asked for themselves.
+    """
+    kind = type(exc).__name__
+    message = str(exc).strip()
+    if isinstance(exc, httpx.TimeoutException):
+        after = f" after {timeout:g}s" if timeout is not None else ""
+        phase = _TIMEOUT_PHASES.get(kind, "waiting")
+        detail = f" ({excerpt(message, 120)})" if message and message != kind else ""
+        return f"timed out{after} {phase} ({kind}){detail}"
+    if not message or message == kind:
+        return kind
+    return f"{kind}: {excerpt(message, 160)}"
 
 
 async def first_model_id(client: httpx.AsyncClient, base_url: str, *, timeout: float) -> str:
@@ -65,7 +98,7 @@ async def first_model_id(client: httpx.AsyncClient, base_url: str, *, timeout: f
     try:
         response = await client.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
-        raise ServerError(f"GET /v1/models failed: {describe_transport_error(exc)}") from exc
+        raise ServerError(f"GET {redacted_url(url)} failed: {describe_transport_error(exc, timeout=timeout)}") from exc
     if response.status_code != 200:
         raise ServerError(f"GET /v1/models returned HTTP {response.status_code}: {excerpt(response.text)}")
     try:

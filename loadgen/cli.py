@@ -13,7 +13,15 @@ from typing import Any
 
 import httpx
 
-from loadgen.api import Endpoint, ServerError, describe_transport_error, excerpt, first_model_id, join_url
+from loadgen.api import (
+    Endpoint,
+    ServerError,
+    describe_transport_error,
+    excerpt,
+    first_model_id,
+    join_url,
+    redacted_url,
+)
 from loadgen.config import (
     DEFAULT_CONCURRENCY,
     DEFAULT_DURATION_S,
@@ -37,7 +45,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2  # bad arguments, or the server could not be reached before any load ran
 EXIT_INTERRUPTED = 130
 DEFAULT_URL = "http://127.0.0.1:8000"
-PREFLIGHT_TIMEOUT_S = 10.0
 
 
 def _whole_number(text: str) -> int:
@@ -50,15 +57,18 @@ def _whole_number(text: str) -> int:
 def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
     concurrency = int(env_number("LOAD_CONCURRENCY", int, DEFAULT_CONCURRENCY))
     duration = env_number("LOAD_DURATION", float, DEFAULT_DURATION_S)
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"server base URL (default {DEFAULT_URL})")
+    parser.add_argument("--url", default=DEFAULT_URL, help="server base URL (default: %(default)s)")
     parser.add_argument("--model", help="model id (default: the first id from /v1/models)")
-    parser.add_argument("--endpoint", choices=[e.value for e in Endpoint], default=Endpoint.COMPLETIONS.value)
+    parser.add_argument(
+        "--endpoint", choices=[e.value for e in Endpoint], default=Endpoint.COMPLETIONS.value,
+        help="completions (/v1/completions) or chat (/v1/chat/completions) (default: %(default)s)",
+    )
     parser.add_argument(
         "--concurrency",
         type=_whole_number,
         default=concurrency,
         help="closed loop: number of workers; open loop: cap on in-flight requests "
-        f"(default {concurrency}; env LOAD_CONCURRENCY)",
+        f"(default: {concurrency}; env LOAD_CONCURRENCY)",
     )
     parser.add_argument(
         "--rate", type=float, help="open loop: Poisson arrivals per second (default: closed loop)"
@@ -67,29 +77,41 @@ def _add_load_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration",
         type=float,
         default=None,
-        help=f"seconds of measured load (default {duration:g}; env LOAD_DURATION; "
+        help=f"seconds of measured load (default: {duration:g}; env LOAD_DURATION; "
         "when only --requests is given the run is not time-limited)",
     )
-    parser.add_argument("--requests", type=_whole_number, help="stop after this many measured requests")
-    parser.add_argument("--max-tokens", type=_whole_number, default=64)
+    parser.add_argument(
+        "--requests", type=_whole_number,
+        help="stop after this many measured requests (default: no limit; with --duration, whichever comes first)",
+    )
+    parser.add_argument(
+        "--max-tokens", type=_whole_number, default=64, help="max_tokens of every request (default: %(default)s)"
+    )
     parser.add_argument(
         "--scenario",
         default=DEFAULT_SCENARIO,
-        help="prompt file, or a name shipped in loadgen/scenarios/ (short, long, chat)",
+        help="prompt file, or a name shipped in loadgen/scenarios/: short, long, chat (default: %(default)s)",
     )
-    parser.add_argument("--timeout", type=float, default=60.0, help="per-request deadline in seconds")
     parser.add_argument(
-        "--warmup", type=float, default=0.0, help="seconds of unmeasured load before measuring"
+        "--timeout", type=float, default=60.0,
+        help="per-request deadline in seconds: connect, headers and the whole stream; verify's pre-flight "
+        "/health check uses it too (default: %(default)g)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for prompt order and open-loop arrivals")
     parser.add_argument(
-        "--output", default=DEFAULT_OUTPUT, help=f"JSON report path (default {DEFAULT_OUTPUT})"
+        "--warmup", type=float, default=0.0,
+        help="seconds of unmeasured load before measuring (default: %(default)g)",
     )
+    parser.add_argument(
+        "--seed", type=int, default=0,
+        help="fixes prompt order and open-loop arrival times (default: %(default)s)",
+    )
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="JSON report path (default: %(default)s)")
     parser.add_argument(
         "--processes",
         type=_whole_number,
         default=1,
-        help="spread the load over this many client processes (one asyncio process tops out at one core)",
+        help="spread the load over this many client processes; one asyncio process tops out at one core "
+        "(default: %(default)s)",
     )
     parser.set_defaults(default_duration=duration)
 
@@ -100,20 +122,31 @@ def _add_threshold_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-error-rate",
         type=float,
         default=env.max_error_rate,
-        help=f"(default {env.max_error_rate:g}; env MAX_ERROR_RATE)",
+        help=f"highest failed/requests that passes (default: {env.max_error_rate:g}; env MAX_ERROR_RATE)",
     )
     parser.add_argument(
         "--max-5xx-rate",
         type=float,
         default=env.max_5xx_rate,
-        help=f"(default {env.max_5xx_rate:g}; env MAX_5XX_RATE)",
+        help=f"highest HTTP 5xx/requests that passes (default: {env.max_5xx_rate:g}; env MAX_5XX_RATE)",
     )
     parser.add_argument(
         "--min-stream-completion",
         type=float,
         default=env.min_stream_completion,
-        help=f"(default {env.min_stream_completion:g}; env MIN_STREAM_COMPLETION)",
+        help=f"lowest completed/requests that passes (default: {env.min_stream_completion:g}; "
+        "env MIN_STREAM_COMPLETION)",
     )
+
+
+EXIT_CODES = {
+    "run": "exit codes: 0 run finished and report written; 2 usage error or no server before any load; "
+    "130 interrupted (partial report written)",
+    "verify": "exit codes: 0 every criterion met; 1 a criterion, the pre-flight, a smoke check failed or the run "
+    "was interrupted; 2 usage error or no server before any load",
+    "smoke": "exit codes: 0 every check passed; 1 a check failed (one-line reason); 2 usage error",
+    "plot": "exit codes: 0 PNG written; 2 usage error or unreadable report",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,37 +154,69 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m loadgen",
         description="Streaming load generator, no-downtime verifier and smoke checks for vLLM servers.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_package_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="stream load at a server and write a JSON report")
+    run = commands.add_parser(
+        "run", help="stream load at a server and write a JSON report",
+        description="Stream completions at a server, record every request and write a JSON report.",
+        epilog=EXIT_CODES["run"],
+    )
     _add_load_arguments(run)
 
     verify = commands.add_parser(
-        "verify", help="smoke + load (or an existing report) judged against thresholds"
+        "verify", help="smoke + load (or an existing report) judged against thresholds",
+        description="Pre-flight /health, smoke checks and load (or an existing report), judged against the "
+        "no-downtime thresholds.",
+        epilog=EXIT_CODES["verify"],
     )
     _add_load_arguments(verify)
     _add_threshold_arguments(verify)
-    verify.add_argument("--report", help="judge this existing report instead of running load")
-    verify.add_argument("--skip-smoke", action="store_true", help="do not run the smoke checks before load")
+    verify.add_argument("--report", help="judge this existing report instead of running load (default: run load)")
+    verify.add_argument(
+        "--skip-smoke", action="store_true", help="do not run the smoke checks before load (default: run them)"
+    )
 
-    smoke = commands.add_parser("smoke", help="health, completion and streaming checks")
+    smoke = commands.add_parser(
+        "smoke", help="health, completion and streaming checks",
+        description="Health, model list, completion and streaming checks, stopping at the first failure.",
+        epilog=EXIT_CODES["smoke"],
+    )
     smoke.add_argument("url", help="server base URL, e.g. http://127.0.0.1:8000")
     smoke.add_argument("--model", help="model id (default: the first id from /v1/models)")
-    smoke.add_argument("--timeout", type=float, default=30.0)
-    smoke.add_argument("--max-tokens", type=_whole_number, default=16)
+    smoke.add_argument(
+        "--timeout", type=float, default=30.0, help="per-request deadline in seconds (default: %(default)g)"
+    )
+    smoke.add_argument(
+        "--max-tokens", type=_whole_number, default=16,
+        help="max_tokens of the completion checks (default: %(default)s)",
+    )
 
-    plot = commands.add_parser("plot", help="PNG of a report's time series")
+    plot = commands.add_parser(
+        "plot", help="PNG of a report's time series",
+        description="Draw a report's per-second series (throughput, failures by class, TTFT) with its events.",
+        epilog=EXIT_CODES["plot"],
+    )
     plot.add_argument("report", help="JSON report written by run/verify")
-    plot.add_argument("-o", "--output", default="loadgen.png", help="PNG path (default loadgen.png)")
+    plot.add_argument("-o", "--output", default="loadgen.png", help="PNG path (default: %(default)s)")
     plot.add_argument(
         "--event",
         action="append",
         default=[],
         metavar="SECONDS=LABEL",
-        help="mark a moment, e.g. --event 42=promote (repeatable)",
+        help="mark a moment, e.g. --event 42=promote; repeatable, added to the report's events (default: none)",
     )
-    plot.add_argument("--title")
+    plot.add_argument("--title", help="figure title (default: the model and the run's start time)")
     return parser
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("llmzd")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def config_from_args(args: argparse.Namespace) -> LoadConfig:
@@ -251,13 +316,17 @@ def command_run(args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if report.interrupted else EXIT_OK
 
 
-async def _preflight(url: str) -> str | None:
-    """Seed step 1: /health must answer 200. Returns a failure line; raises ServerError if unreachable."""
-    async with httpx.AsyncClient(timeout=PREFLIGHT_TIMEOUT_S) as client:
+async def _preflight(url: str, timeout: float) -> str | None:
+    """Pre-flight: /health must answer 200 within ``timeout`` (--timeout). Returns a failure line; raises
+    ServerError if unreachable."""
+    health = join_url(url, "/health")
+    async with httpx.AsyncClient(timeout=timeout) as client:
         try:
-            response = await client.get(join_url(url, "/health"))
+            response = await client.get(health)
         except httpx.HTTPError as exc:
-            raise ServerError(f"cannot reach {url}/health: {describe_transport_error(exc)}") from exc
+            raise ServerError(
+                f"pre-flight GET {redacted_url(health)} failed: {describe_transport_error(exc, timeout=timeout)}"
+            ) from exc
     if response.status_code != 200:
         return f"pre-flight: /health returned HTTP {response.status_code}: {excerpt(response.text)}"
     return None
@@ -281,7 +350,7 @@ def command_verify(args: argparse.Namespace) -> int:
     config = config_from_args(args)
 
     async def verify() -> tuple[list[str], LoadReport | None]:
-        preflight_failure = await _preflight(config.url)
+        preflight_failure = await _preflight(config.url, config.timeout)
         if preflight_failure:
             return [preflight_failure], None
         if not args.skip_smoke:

@@ -24,11 +24,19 @@ def write_report(path: str | Path, report: Mapping[str, Any]) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
             handle.write("\n")
+        # mkstemp creates the file 0600; a report is not secret, so give it the mode open() would (umask).
+        os.chmod(temp_name, 0o666 & ~_current_umask())
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def read_report(path: str | Path) -> dict[str, Any]:

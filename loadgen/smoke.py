@@ -1,4 +1,6 @@
-"""Smoke checks a serving endpoint must pass before it takes traffic (seed 003's smoke_test.sh, as an API).
+"""Smoke checks a serving endpoint must pass before it takes traffic.
+
+As an API: the ``smoke_test.sh`` of the zero-downtime update guide with Argo Rollouts.
 
 The checks run in order and stop at the first failure, so an unreachable or hung server costs one timeout,
 not one per check.
@@ -18,6 +20,7 @@ from loadgen.api import (
     build_payload,
     describe_transport_error,
     excerpt,
+    failed_request_url,
     first_model_id,
     join_url,
 )
@@ -76,7 +79,8 @@ async def run_smoke(
         except _CheckFailed as failure:
             detail, ok = str(failure), False
         except httpx.HTTPError as exc:
-            detail, ok = describe_transport_error(exc), False
+            url = failed_request_url(exc)
+            detail, ok = describe_transport_error(exc, timeout=timeout) + (f" on {url}" if url else ""), False
         checks.append(SmokeCheck(name, ok, perf_counter() - check_started, detail))
         return ok
 

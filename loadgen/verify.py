@@ -1,4 +1,7 @@
-"""The no-downtime acceptance criteria (seed 003): judge a load summary against thresholds."""
+"""The no-downtime acceptance criteria: judge a load summary against thresholds.
+
+Criteria and defaults are those of the zero-downtime update guide with Argo Rollouts.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ class Thresholds:
 
     @classmethod
     def from_env(cls) -> Thresholds:
-        """Defaults overridden by MAX_ERROR_RATE, MAX_5XX_RATE and MIN_STREAM_COMPLETION, as in the seed."""
+        """Defaults overridden by MAX_ERROR_RATE, MAX_5XX_RATE and MIN_STREAM_COMPLETION, as in that guide's scripts."""
         return cls(
             max_error_rate=env_number("MAX_ERROR_RATE", float, DEFAULT_MAX_ERROR_RATE),
             max_5xx_rate=env_number("MAX_5XX_RATE", float, DEFAULT_MAX_5XX_RATE),

@@ -13,6 +13,7 @@ from llmzd_infra.components.options import child_options
 from llmzd_infra.components.rollout import VllmRollout, VllmRolloutArgs
 from llmzd_infra.components.services import ModelServices, ModelServicesArgs
 from llmzd_infra.config import ModelDeployment
+from llmzd_infra.config.deadlines import progress_deadline_seconds, startup_budget_seconds
 from llmzd_infra.naming import ModelNames, in_cluster_url
 from llmzd_infra.workload import config_map_data, pod_template, revision_of
 
@@ -68,6 +69,7 @@ class ModelServing(pulumi.ComponentResource):
                 preview_replicas=model.preview_replicas,
                 gates_enabled=runs_gates,
                 max_unavailable=model.disruption_budget.max_unavailable,
+                progress_deadline_seconds=progress_deadline_seconds(model),
             ),
             opts=pulumi.ResourceOptions.merge(
                 child, pulumi.ResourceOptions(depends_on=[*pod_dependencies, self.services])
@@ -81,8 +83,6 @@ class ModelServing(pulumi.ComponentResource):
         from llmzd_infra.components.rollout_gates import RolloutGates, RolloutGatesArgs
 
         model = args.model
-        from llmzd_infra.config.sizing import startup_timing
-
         return RolloutGates(
             f"{model.name}-gates",
             RolloutGatesArgs(
@@ -96,7 +96,7 @@ class ModelServing(pulumi.ComponentResource):
                 stable_service=names.stable_service,
                 auto_promotion=model.blue_green.auto_promotion_enabled,
                 settings=model.gates,
-                startup_budget_seconds=startup_timing(model.probes).budget_seconds,
+                startup_budget_seconds=startup_budget_seconds(model),
                 kubeconfig=args.kubeconfig,
                 kube_context=args.kube_context,
             ),

@@ -25,6 +25,7 @@ class VllmRolloutArgs:
     preview_replicas: int
     gates_enabled: bool
     max_unavailable: int
+    progress_deadline_seconds: int
 
 
 # An aborted revision's preview pods stay up until the next change (0: "not to scale down"). With Argo's
@@ -49,6 +50,9 @@ def rollout_spec(args: VllmRolloutArgs) -> dict[str, Any]:
     return {
         "replicas": args.replicas,
         "revisionHistoryLimit": 3,
+        # Derived so the gates give up (and abort, with a report) before Argo marks the Rollout Degraded;
+        # see llmzd_infra/config/deadlines.py.
+        "progressDeadlineSeconds": args.progress_deadline_seconds,
         "selector": {"matchLabels": selector_labels(args.model_name)},
         "template": args.pod_template,
         "strategy": {"blueGreen": blue_green},

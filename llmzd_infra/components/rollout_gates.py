@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 from llmzd_infra.config import GateSettings
+from llmzd_infra.config.deadlines import readiness_timeout
 from llmzd_infra.gates.inputs import Side
 from llmzd_infra.gates.providers import RESULT_KEYS
 from llmzd_infra.gates.resources import PromotionGate, ReadinessGate, SmokeGate
@@ -36,7 +37,7 @@ class RolloutGatesArgs:
 
     @property
     def readiness_timeout_seconds(self) -> int:
-        return self.settings.readiness_timeout_seconds or self.startup_budget_seconds
+        return readiness_timeout(self.settings, self.startup_budget_seconds)
 
 
 def common_props(args: RolloutGatesArgs) -> dict[str, Any]:

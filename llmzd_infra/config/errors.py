@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llmzd_infra.credentials import redact_credentials
+
 _MAX_VALUE_CHARS = 60
 
 
@@ -25,10 +27,11 @@ class ConfigIssue:
     expected: str
 
     def __str__(self) -> str:
-        shown = repr(self.value)
+        # Redacted before shortening: a cut could leave part of a token the patterns no longer recognize.
+        shown = redact_credentials(repr(self.value))
         if len(shown) > _MAX_VALUE_CHARS:
             shown = shown[: _MAX_VALUE_CHARS - 3] + "..."
-        return f"{self.path}: got {shown}; expected {self.expected}"
+        return redact_credentials(f"{self.path}: got {shown}; expected {self.expected}")
 
 
 def unique_issues(issues: list[ConfigIssue]) -> list[ConfigIssue]:
@@ -51,5 +54,5 @@ class ConfigError(ValueError):
         count = len(self.issues)
         super().__init__(
             f"invalid llmzd stack config ({count} problem{'s' if count != 1 else ''}); "
-            f"fix with `pulumi config set` (see README, 'Config reference'):\n{lines}"
+            f"fix with `pulumi config set` (see docs/config.md):\n{lines}"
         )

@@ -14,7 +14,7 @@ from llmzd_infra.config.errors import NOT_SET, ConfigError, ConfigIssue
 from llmzd_infra.config.models import AddonsConfig, ClusterAccess, ModelDeployment, StackConfig
 from llmzd_infra.config.repair import with_required_placeholders, without
 from llmzd_infra.config.rules import DNS_LABEL, MAX_LABEL, model_issues, unique_name_issues
-from llmzd_infra.config.spelling import case_only_respelling
+from llmzd_infra.config.spelling import case_only_respelling, closest_key, closest_respelling
 
 CONFIG_NAMESPACE = "llmzd"
 DEFAULT_HF_TOKEN_KEY = "hfToken"
@@ -57,6 +57,7 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
         has_kubeconfig=bool(values.get(KUBECONFIG_KEY)),
         render_yaml_to_directory=values.get("renderYamlToDirectory") or None,
     )
+    issues.extend(_path_issues("renderYamlToDirectory", values.get("renderYamlToDirectory")))
     if values.get(KUBECONFIG_KEY) and KUBECONFIG_KEY not in secret_names:
         issues.append(_not_secret(KUBECONFIG_KEY))
     if cluster.render_yaml_to_directory and cluster.has_kubeconfig:
@@ -85,10 +86,12 @@ def parse_stack_config(raw: Mapping[str, str], secret_keys: Collection[str] = ()
     known = set(_PLAIN_KEYS) | {KUBECONFIG_KEY, DEFAULT_HF_TOKEN_KEY} | set(hf_token_keys.values())
     referenced = {model.hf_token_key for _, model in models if model.hf_token_key}
     for name in sorted(set(values) - known - referenced):
+        near = closest_key(name, (*_PLAIN_KEYS, KUBECONFIG_KEY, DEFAULT_HF_TOKEN_KEY))
+        hint = f" (did you mean 'llmzd:{near}'?)" if near else ""
         issues.append(ConfigIssue(
             _key_path("", (name,)), "(set)",
             f"one of the known keys ({', '.join(sorted((*_PLAIN_KEYS, KUBECONFIG_KEY)))}) or a token key "
-            "named by a model's hfTokenKey; remove it with `pulumi config rm`",
+            f"named by a model's hfTokenKey{hint}; remove it with `pulumi config rm`",
         ))
 
     if not DNS_LABEL.match(str(namespace)) or len(str(namespace)) > MAX_LABEL:
@@ -223,13 +226,33 @@ def _expected(detail: Mapping[str, Any], stack_loc: tuple[int | str, ...]) -> st
         respelled = case_only_respelling(stack_loc)
         if respelled is not None:
             return f"no such key (did you mean {respelled!r}? keys are case-sensitive)"
-        return "no such key (check its spelling; keys are camelCase, see README 'Config reference')"
+        nearest = closest_respelling(stack_loc)
+        if nearest is not None:
+            return f"no such key (did you mean {nearest!r}?)"
+        return "no such key (check its spelling; keys are camelCase, see docs/config.md)"
     if kind == "missing":
         return "this key to be set"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return "an object of keys and values (see README 'Config reference')"
+        return "an object of keys and values (see docs/config.md)"
     message = str(detail["msg"]).removeprefix("Value error, ").removeprefix("Input should be ")
     return message[0].lower() + message[1:] if message else kind
+
+
+def _path_issues(key: str, text: str | None) -> list[ConfigIssue]:
+    """A path must be a string: Pulumi hands every top-level value over as text, so ``2147483648`` or ``true``
+    arrives as a string too; a value that reads as a number, boolean, list or object is refused."""
+    if not text:
+        return []
+    try:
+        decoded = json.loads(text)
+    except (TypeError, json.JSONDecodeError):
+        return []
+    if isinstance(decoded, str):
+        return []
+    return [ConfigIssue(
+        f"llmzd:{key}", decoded,
+        f"a directory path such as 'rendered'; for a directory really named {text!r}, write './{text}'",
+    )]
 
 
 def _not_secret(key: str) -> ConfigIssue:

@@ -1,6 +1,7 @@
 """Pydantic models for the whole stack. Keys are camelCase in Pulumi config, snake_case in Python.
 
-Defaults follow the seeds: seed 000's probe settings and seed 003's drain budget (preStop 60 s, grace 90 s).
+Probe defaults follow llm-d's readiness probe for vLLM; the drain budget (preStop 60 s, grace 90 s) follows the
+zero-downtime update guide with Argo Rollouts.
 Shape and range rules live here; rules that relate several fields live in ``rules.py`` so each violation
 can name its own key path.
 """
@@ -26,6 +27,13 @@ def _expects_number(annotation: Any) -> bool:
     return bool(parts) and bool not in parts and any(_expects_number(part) for part in parts)
 
 
+_BOOL_STRINGS = {"true": True, "false": False}
+
+
+def _expects_bool(annotation: Any) -> bool:
+    return annotation is bool
+
+
 class ConfigModel(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
@@ -36,8 +44,16 @@ class ConfigModel(BaseModel):
     def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
         # Pydantic's lax mode reads `port: true` as 1; in a config file that is a typo, not a port.
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and _expects_number(field.annotation):
+        if field is None:
+            return value
+        if isinstance(value, bool) and _expects_number(field.annotation):
             raise ValueError("a number, not true/false")
+        if _expects_bool(field.annotation) and not isinstance(value, bool):
+            # Lax mode would read 0, 1, "yes" or "off" as booleans; only true/false, and the strings the Pulumi
+            # CLI stores for them (`pulumi config set --path ... false` keeps the string "false").
+            if value in _BOOL_STRINGS:
+                return _BOOL_STRINGS[value]
+            raise ValueError("true or false")
         return value
 
 
@@ -84,8 +100,9 @@ class ImageConfig(ConfigModel):
 
     @property
     def reference(self) -> str:
-        separator = "@" if self.tag.startswith("sha256:") else ":"
-        return f"{self.repository}{separator}{self.tag}"
+        from llmzd_infra.config.image_reference import image_reference
+
+        return image_reference(self.repository, self.tag)
 
 
 class VllmSettings(ConfigModel):
@@ -102,8 +119,9 @@ class ResourceAmounts(ConfigModel):
 
 
 class ResourcesConfig(ConfigModel):
-    requests: ResourceAmounts = ResourceAmounts(cpu="2", memory="8Gi")
-    limits: ResourceAmounts = ResourceAmounts(memory="16Gi")
+    # An unset memory request or limit is derived from what vLLM needs on the host (config/host_sizing.py).
+    requests: ResourceAmounts = ResourceAmounts(cpu="2")
+    limits: ResourceAmounts = ResourceAmounts()
 
 
 class Toleration(ConfigModel):
@@ -118,7 +136,8 @@ class ModelCacheConfig(ConfigModel):
     """Where weights are cached: a per-pod emptyDir, or an existing PVC shared across revisions."""
 
     type: Literal["emptyDir", "pvc"] = "emptyDir"
-    size_limit: Quantity | None = "20Gi"
+    # Unset: derived from probes.parameterCountBillions and vllm.dtype, else 20Gi (config/host_sizing.py).
+    size_limit: Quantity | None = None
     claim_name: str | None = None
     mount_path: str = "/root/.cache/huggingface"
 
@@ -140,8 +159,8 @@ class ProbeTiming(ConfigModel):
         return self.initial_delay_seconds + self.period_seconds * self.failure_threshold
 
 
-# Seed 000's readiness (5/10/5/3) and liveness (10/30/5/3) settings, field by field, so overriding one
-# timing (say failureThreshold) keeps the seed's value for the others.
+# llm-d's readiness (5/10/5/3) and liveness (10/30/5/3) settings, field by field, so overriding one
+# timing (say failureThreshold) keeps llm-d's value for the others.
 class ReadinessTiming(ProbeTiming):
     initial_delay_seconds: ProbeSeconds = 5
     period_seconds: PositiveProbeSeconds = 10
@@ -202,7 +221,7 @@ class LoadGateSettings(ConfigModel):
 
 
 class GateSettings(ConfigModel):
-    """Checks that hold ``pulumi up`` until the new revision serves (see the gates section of the README)."""
+    """Checks that hold ``pulumi up`` until the new revision serves (see docs/gates.md)."""
 
     enabled: bool = True
     readiness_timeout_seconds: Annotated[int, Field(ge=1)] | None = None
@@ -233,7 +252,7 @@ class ModelDeployment(ConfigModel):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     model_cache: ModelCacheConfig = ModelCacheConfig()
-    shm_size: Quantity = "2Gi"
+    shm_size: Quantity | None = None  # unset: derived from vllm.tensorParallelSize (config/host_sizing.py)
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     hf_token_key: str | None = None
     probes: ProbesConfig = ProbesConfig()

@@ -6,18 +6,17 @@ import re
 from collections.abc import Iterator
 
 from llmzd_infra.config.errors import ConfigIssue
+from llmzd_infra.config.image_reference import repository_problem, tag_problem
 from llmzd_infra.config.models import ModelDeployment
+from llmzd_infra.config.pod_rules import pod_spec_issues
 from llmzd_infra.config.sizing import size_class_for
+from llmzd_infra.config.vllm_flags import credential_flag_uses, managed_flag_uses
+from llmzd_infra.credentials import credential_kind
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")  # \Z: "$" would accept a trailing newline
 MAX_LABEL = 63
 # "<name>-preview" must itself stay a DNS-1123 label (63 chars).
 MAX_MODEL_NAME = MAX_LABEL - len("-preview")
-# vLLM flags the Rollout sets itself; passing them again in extraArgs would silently fight the config.
-MANAGED_FLAGS = (
-    "--port", "--host", "--model", "--served-model-name", "--revision", "--dtype", "--max-model-len",
-    "--gpu-memory-utilization", "--tensor-parallel-size",
-)
 
 
 def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
@@ -29,6 +28,7 @@ def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
             "starting and ending with a letter or digit",
         )
     yield from _image_issues(key, model)
+    yield from pod_spec_issues(key, model)
     drain = model.drain
     needed = drain.pre_stop_seconds + drain.shutdown_margin_seconds
     if drain.termination_grace_period_seconds <= needed:
@@ -67,26 +67,59 @@ def model_issues(index: int, model: ModelDeployment) -> Iterator[ConfigIssue]:
             f"{key}.modelCache.claimName", cache.claim_name,
             "the name of an existing PersistentVolumeClaim when modelCache.type is 'pvc'",
         )
-    for arg_index, arg in enumerate(model.vllm.extra_args):
-        flag = arg.split("=", 1)[0]
-        if flag in MANAGED_FLAGS:
-            yield ConfigIssue(
-                f"{key}.vllm.extraArgs[{arg_index}]", arg,
-                f"a flag llmzd does not manage; set {flag} through its own config key instead",
-            )
+    yield from _extra_arg_issues(key, model)
 
+
+def _extra_arg_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
+    args = model.vllm.extra_args
+    for use in managed_flag_uses(args):
+        yield ConfigIssue(
+            f"{key}.vllm.extraArgs[{use.index}]", args[use.index],
+            f"a flag llmzd does not manage; {args[use.index].split('=', 1)[0]} is vLLM's {use.flag}, which llmzd "
+            "sets from its own config key",
+        )
+    token_key = model.hf_token_key or "hfToken"
+    for use in credential_flag_uses(args):
+        where = (
+            f"keep the Hugging Face token in a Pulumi secret: `pulumi config set --secret llmzd:{token_key}` "
+            "(it reaches vLLM as HF_TOKEN from a Kubernetes Secret)"
+            if use.flag == "--hf-token" else
+            "no credential on the command line: it would sit in plain text in the Rollout's args"
+        )
+        yield ConfigIssue(f"{key}.vllm.extraArgs[{use.index}]", args[use.index], f"no {use.flag} value here; {where}")
+    for index, arg in enumerate(args):
+        kind = credential_kind(arg)
+        if kind:
+            yield ConfigIssue(
+                f"{key}.vllm.extraArgs[{index}]", arg,
+                f"no credential ({kind}) in extraArgs: they are plain text in the Rollout; a Hugging Face token "
+                f"goes in `pulumi config set --secret llmzd:{token_key}`",
+            )
+    plain = {"model.id": model.model.id, "model.revision": model.model.revision, "model.servedName":
+             model.model.served_name}
+    for name, value in plain.items():
+        kind = credential_kind(value or "")
+        if kind:
+            yield ConfigIssue(
+                f"{key}.{name}", value,
+                f"no credential ({kind}): this value is plain text in the ConfigMap and the pod's environment",
+            )
 
 def _image_issues(key: str, model: ModelDeployment) -> Iterator[ConfigIssue]:
     image = model.image
-    if ":" in image.repository.rsplit("/", 1)[-1] or "@" in image.repository:
+    problem = repository_problem(image.repository)
+    if problem:
         yield ConfigIssue(
             f"{key}.image.repository", image.repository,
-            "a repository without a tag or digest; put the version in image.tag",
+            f"an image repository without a tag or digest, such as 'vllm/vllm-openai' or "
+            f"'registry.example.com:5000/team/vllm' ({problem}: lowercase path components of letters and digits "
+            "joined by '.', '_' or '-'; put the version in image.tag)",
         )
-    if image.tag in ("", "latest") or not re.match(r"^(sha256:[0-9a-f]{64}|[\w][\w.\-]{0,127})$", image.tag):
+    if tag_problem(image.tag):
         yield ConfigIssue(
             f"{key}.image.tag", image.tag,
-            "a pinned image tag such as 'v0.11.0' or a 'sha256:<64 hex>' digest (not 'latest')",
+            "a pinned image tag such as 'v0.11.0' (ASCII letters, digits, '_', '.', '-', at most 128, not "
+            "'latest') or a 'sha256:<64 lowercase hex>' digest",
         )
 
 

@@ -1,4 +1,4 @@
-"""Startup-probe timings per model size, from seed 000's tuning table."""
+"""Startup-probe timings per model size, from the tuning table of llm-d's readiness probe for vLLM."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ def _timing(initial_delay: int, period: int, timeout: int, failures: int) -> Pro
     )
 
 
-# Seed 000's recommended production startup probe; used when nothing about the model size is given.
+# llm-d's recommended production startup probe for vLLM (30/10/5/60); used when nothing about the model size is given.
 DEFAULT_STARTUP = _timing(30, 10, 5, 60)
 
-# Seed 000's tuning table; it gives no timeout for these rows, so they keep the production probe's 5 s.
+# llm-d's tuning table; it gives no timeout for these rows, so they keep the production probe's 5 s.
 STARTUP_BY_SIZE: dict[ModelSizeClass, ProbeTiming] = {
     "small": _timing(30, 10, 5, 30),
     "medium": _timing(60, 15, 5, 40),
@@ -24,7 +24,7 @@ STARTUP_BY_SIZE: dict[ModelSizeClass, ProbeTiming] = {
 
 
 def size_class_for(parameter_count_billions: float) -> ModelSizeClass:
-    """Seed 000's rows: < 7B small, 7B-70B medium, > 70B large."""
+    """llm-d's rows: < 7B small, 7B-70B medium, > 70B large."""
     if parameter_count_billions < 7:
         return "small"
     if parameter_count_billions <= 70:
@@ -40,7 +40,7 @@ def size_class(probes: ProbesConfig) -> ModelSizeClass | None:
 
 
 def startup_timing(probes: ProbesConfig) -> ProbeTiming:
-    """The size row (or seed 000's production default), with any explicit ``startup`` keys on top."""
+    """The size row (or llm-d's production default), with any explicit ``startup`` keys on top."""
     size = size_class(probes)
     derived = DEFAULT_STARTUP if size is None else STARTUP_BY_SIZE[size]
     if probes.startup is None:

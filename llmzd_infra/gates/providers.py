@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
 from llmzd_infra.gates.errors import GateFailed
+from llmzd_infra.gates.host_workers import widen_host_pool
 from llmzd_infra.gates.inputs import GateKind, changed_keys, check_inputs
 
 PROVIDER_KEY = "__provider"
@@ -56,6 +57,7 @@ class GateProvider(ResourceProvider):
         return f"{self.kind}:{props['namespace']}/{props['rolloutName']}"
 
     def _run(self, props: dict[str, Any], *, previous_revision: str | None) -> dict[str, Any]:
+        widen_host_pool()  # before blocking: gates of more than four models must not queue behind each other
         try:
             results = asyncio.run(self.execute(props, previous_revision))
         except GateFailed as failure:

@@ -12,6 +12,7 @@ from llmzd_infra.plan.markdown import render_markdown
 from llmzd_infra.plan.render_dir import load_render
 from llmzd_infra.plan.report import Plan, build_plan
 from llmzd_infra.plan.sources import render_git_ref, render_tree, repo_root
+from llmzd_infra.version import package_version
 
 EXIT_OK, EXIT_WARNINGS, EXIT_USAGE = 0, 1, 2
 
@@ -30,14 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m llmzd_infra plan",
         description="What a change does to the stack: rollouts, object changes and risks, as Markdown.",
+        epilog="exit codes: 0 plan printed; 1 there are warnings and --fail-on-warning was given; "
+        "2 bad input (missing directory, unreadable manifest, renders of two stacks, unknown git ref, failed render)",
     )
     base = parser.add_mutually_exclusive_group(required=True)
-    base.add_argument("--base", type=Path, metavar="DIR", help="render directory of the base (before)")
-    base.add_argument("--base-ref", metavar="GIT_REF", help="render this git ref in a temporary worktree")
-    parser.add_argument("--head", type=Path, metavar="DIR", help="head render (default: the working tree)")
-    parser.add_argument("--stack", default="dev", help="stack rendered for --base-ref or a missing --head")
-    parser.add_argument("--fail-on-warning", action="store_true", help="exit 1 when there are warnings (CI)")
-    parser.add_argument("--output", type=Path, metavar="FILE", help="write the Markdown here, not to stdout")
+    base.add_argument("--base", type=Path, metavar="DIR", help="render directory of the base, before the change "
+                      "(this or --base-ref is required)")
+    base.add_argument("--base-ref", metavar="GIT_REF", help="render this git ref in a temporary worktree as the base")
+    parser.add_argument("--head", type=Path, metavar="DIR",
+                        help="render directory of the head (default: render the working tree)")
+    parser.add_argument("--stack", default="dev",
+                        help="stack rendered for --base-ref or a missing --head (default: %(default)s)")
+    parser.add_argument("--fail-on-warning", action="store_true",
+                        help="exit 1 when there are warnings, for CI (default: off)")
+    parser.add_argument("--output", type=Path, metavar="FILE",
+                        help="write the Markdown here (default: stdout)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     return parser
 
 

@@ -45,8 +45,8 @@ def _models_section(plan: Plan) -> list[str]:
     lines = [
         "### Models",
         "",
-        "| Model | Rolls | Why | Gates | Drain budget | GPUs during switch |",
-        "|---|---|---|---|---|---|",
+        "| Model | Rolls | Why | Gates | Gives up after | Drain budget | GPUs during switch |",
+        "|---|---|---|---|---|---|---|",
     ]
     lines += [_model_row(model) for model in plan.models]
     budget = " (no budget configured)" if plan.gpu_budget is None else f" of a budget of {plan.gpu_budget}"
@@ -76,8 +76,21 @@ def _model_row(plan: ModelPlan) -> str:
     gpus = str(plan.gpus_during_switch)
     if plan.rolls:
         gpus += f" = ({model.replicas} stable + {model.preview_replicas} preview) x {model.gpus_per_replica}"
-    cells = [f"`{plan.name}`", rolls, why, gates, drain, gpus]
+    cells = [f"`{plan.name}`", rolls, why, gates, _give_up(plan), drain, gpus]
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def _give_up(plan: ModelPlan) -> str:
+    """Who stops waiting for a revision that does not come up, in order (see config/deadlines.py)."""
+    model = plan.model
+    parts = []
+    if model.startup_budget_seconds is not None:
+        parts.append(f"startup probe {model.startup_budget_seconds}s")
+    if model.gates and model.readiness_timeout_seconds is not None:
+        parts.append(f"readiness gate {model.readiness_timeout_seconds}s")
+    if model.progress_deadline_seconds is not None:
+        parts.append(f"Argo progressDeadlineSeconds {model.progress_deadline_seconds}s")
+    return " · ".join(parts) or "—"
 
 
 def _why_details(plan: ModelPlan) -> list[str]:

@@ -48,6 +48,10 @@ class ModelSummary:
     longest_stream_seconds: int | None
     stable_service: str
     preview_service: str
+    # None in renders made before these were recorded.
+    startup_budget_seconds: int | None = None
+    readiness_timeout_seconds: int | None = None
+    progress_deadline_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,9 @@ def _model(raw: dict[str, Any], where: str) -> ModelSummary:
         longest_stream_seconds=longest,
         stable_service=_str(raw, "stableService", context),
         preview_service=_str(raw, "previewService", context),
+        startup_budget_seconds=_optional_int(raw, "startupBudgetSeconds", context),
+        readiness_timeout_seconds=_optional_int(raw, "readinessTimeoutSeconds", context),
+        progress_deadline_seconds=_optional_int(raw, "progressDeadlineSeconds", context),
     )
 
 
@@ -208,6 +215,10 @@ def _int(document: dict[str, Any], key: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise PlanInputError(f"{where}: '{key}' must be an integer, got {value!r}")
     return value
+
+
+def _optional_int(document: dict[str, Any], key: str, where: str) -> int | None:
+    return None if document.get(key) is None else _int(document, key, where)
 
 
 def _bool(document: dict[str, Any], key: str, where: str) -> bool:

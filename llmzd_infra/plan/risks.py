@@ -10,6 +10,7 @@ from llmzd_infra.plan.objects import Change, ObjectChange
 from llmzd_infra.plan.references import config_map_references
 from llmzd_infra.plan.render_dir import ObjectRef, RenderedStack
 from llmzd_infra.plan.rollouts import ModelPlan, Status
+from llmzd_infra.policies.disruption_rules import drain_can_evict_every_pod
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ def plan_warnings(
 ) -> list[PlanWarning]:
     warnings = [*_service_warnings(objects), *_namespace_warnings(base, head, objects)]
     warnings += _shared_config_warnings(head, objects)
+    warnings += _disruption_warnings(head, objects)
     for plan in models:
         warnings += _model_warnings(base, plan)
     budget = _gpu_budget_warning(head, models)
@@ -78,6 +80,25 @@ def _shared_config_warnings(head: RenderedStack, objects: Sequence[ObjectChange]
     return warnings
 
 
+def _disruption_warnings(head: RenderedStack, objects: Sequence[ObjectChange]) -> list[PlanWarning]:
+    """A budget that lets a drain evict every serving pod, when this change creates it or sets its numbers."""
+    touched = {
+        (change.ref.kind, change.ref.name)
+        for change in objects
+        if change.change is not Change.DELETED and (
+            change.ref.kind == "PodDisruptionBudget" or change.change is Change.ADDED
+            or any(under(f.path, "spec.replicas") for f in change.fields)
+        )
+    }
+    found = drain_can_evict_every_pod(head.objects.values())
+    rollouts = {name for kind, name in touched if kind == "Rollout"}
+    return [
+        PlanWarning("disruption-budget", f"{kind} {name}", message)
+        for kind, name, message in found
+        if (kind, name) in touched or any(f"Rollout {rollout}:" in message for rollout in rollouts)
+    ]
+
+
 def _namespace_warnings(
     base: RenderedStack, head: RenderedStack, objects: Sequence[ObjectChange]
 ) -> list[PlanWarning]:
@@ -108,6 +129,7 @@ def _model_warnings(base: RenderedStack, plan: ModelPlan) -> list[PlanWarning]:
             "auto-promotion", plan.name,
             f"auto-promotion {state} without gates: a revision that starts but fails takes all traffic",
         ))
+    warnings += _deadline_warnings(plan)
     longest = model.longest_stream_seconds
     if longest is not None and model.drain_seconds < longest:
         warnings.append(PlanWarning(
@@ -116,6 +138,22 @@ def _model_warnings(base: RenderedStack, plan: ModelPlan) -> list[PlanWarning]:
             "streams still open at scale-down are cut",
         ))
     return warnings
+
+
+def _deadline_warnings(plan: ModelPlan) -> list[PlanWarning]:
+    model = plan.model
+    deadline = model.progress_deadline_seconds
+    waits = [model.startup_budget_seconds]
+    if model.gates:
+        waits.append(model.readiness_timeout_seconds)
+    known = [wait for wait in waits if wait is not None]
+    if deadline is None or not known or deadline > max(known):
+        return []
+    return [PlanWarning(
+        "progress-deadline", plan.name,
+        f"Argo's progressDeadlineSeconds {deadline}s is not longer than the startup/gate wait of {max(known)}s: "
+        "a revision still loading is marked Degraded (ProgressDeadlineExceeded) and the gate fails on that",
+    )]
 
 
 def _gpu_budget_warning(head: RenderedStack, models: Sequence[ModelPlan]) -> PlanWarning | None:

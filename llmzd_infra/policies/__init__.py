@@ -4,7 +4,7 @@ The offline render calls ``evaluate``; the CrossGuard pack in ``policy/`` wraps 
 ``pulumi preview --policy-pack policy``. Nothing here imports Pulumi.
 """
 
-from llmzd_infra.policies.registry import RULES, Rule, evaluate
+from llmzd_infra.policies.registry import RULES, STACK_RULES, Rule, StackRule, evaluate
 from llmzd_infra.policies.violation import Level, Violation
 
-__all__ = ["RULES", "Level", "Rule", "Violation", "evaluate"]
+__all__ = ["RULES", "STACK_RULES", "Level", "Rule", "StackRule", "Violation", "evaluate"]

@@ -6,16 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from llmzd_infra.credentials import CREDENTIAL_PATTERNS
 from llmzd_infra.policies.k8s_fields import mapping
 
 SECRET_WORDS = frozenset({"token", "password", "passwd", "secret", "apikey"})
-# Values that are credentials whatever their key is called. PEM certificates are public (CA bundles live in
-# ConfigMaps on purpose), so only non-certificate PEM blocks count.
-SECRET_VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("a Hugging Face token", re.compile(r"(?<![A-Za-z0-9])hf_[A-Za-z0-9]{20,}")),
-    ("a PEM private key or credential block", re.compile(r"-----BEGIN (?!CERTIFICATE-----)[A-Z0-9 ]*-----")),
-    ("an AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
-)
+SECRET_VALUE_PATTERNS = CREDENTIAL_PATTERNS
 _WORD_BOUNDARY = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 

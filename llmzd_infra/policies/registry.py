@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmzd_infra.policies import config_map_rules, rollout_rules
+from llmzd_infra.policies import config_map_rules, disruption_rules, rollout_rules
 from llmzd_infra.policies.k8s_fields import object_name
 from llmzd_infra.policies.violation import Level, Violation
 from llmzd_infra.policies.vllm_rollout import ROLLOUT_API_VERSION
@@ -69,6 +69,11 @@ RULES: tuple[Rule, ...] = (
         rollout_rules.gpu_limits_set,
     ),
     _rollout_rule(
+        "rollout-progress-deadline-covers-startup",
+        "spec.progressDeadlineSeconds is at least the vLLM startup plus readiness probe budgets.",
+        rollout_rules.progress_deadline_covers_startup,
+    ),
+    _rollout_rule(
         "bluegreen-auto-promotion-gated",
         "Auto-promotion is off unless llmzd gates or Argo prePromotionAnalysis are configured.",
         rollout_rules.auto_promotion_gated,
@@ -84,8 +89,33 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+StackCheck = Callable[[Iterable[Mapping[str, Any]]], list[tuple[str, str, str]]]
+
+
+@dataclass(frozen=True)
+class StackRule:
+    """A rule that relates several objects (say a PodDisruptionBudget and the Rollout it covers)."""
+
+    name: str
+    description: str
+    level: Level
+    check: StackCheck  # objects -> (kind, name, message)
+
+
+STACK_RULES: tuple[StackRule, ...] = (
+    StackRule(
+        "pdb-drain-keeps-a-pod-serving",
+        "A PodDisruptionBudget's maxUnavailable is below the replica count of the vLLM Rollout it covers "
+        "(advisory: maxUnavailable 0 blocks node drains instead).",
+        "advisory",
+        disruption_rules.drain_can_evict_every_pod,
+    ),
+)
+
+
 def evaluate(objects: Iterable[Mapping[str, Any]]) -> list[Violation]:
-    """Every violation of every rule, in object order then rule order."""
+    """Every violation of every rule, in object order then rule order; then the stack rules."""
+    objects = list(objects)
     violations = []
     for obj in objects:
         for rule in RULES:
@@ -94,4 +124,9 @@ def evaluate(objects: Iterable[Mapping[str, Any]]) -> list[Violation]:
                     Violation(rule.name, rule.level, rule.kind, object_name(obj), message)
                     for message in rule.check(obj)
                 )
+    for stack_rule in STACK_RULES:
+        violations.extend(
+            Violation(stack_rule.name, stack_rule.level, kind, name, message)
+            for kind, name, message in stack_rule.check(objects)
+        )
     return violations

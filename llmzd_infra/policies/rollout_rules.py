@@ -15,6 +15,8 @@ from llmzd_infra.policies.vllm_rollout import (
     gates_configured,
     image_tag_problem,
     pre_stop_hook,
+    probe_budget_seconds,
+    progress_deadline_seconds,
     scale_down_delay_seconds,
     termination_grace_seconds,
     vllm_containers,
@@ -123,3 +125,21 @@ def auto_promotion_gated(rollout: Mapping[str, Any]) -> list[str]:
         "prePromotionAnalysis: an unverified revision would take production traffic; set "
         "autoPromotionEnabled: false or enable the gates"
     ]
+
+
+def progress_deadline_covers_startup(rollout: Mapping[str, Any]) -> list[str]:
+    """Argo marks the Rollout Degraded (ProgressDeadlineExceeded) if a pod loads longer than the deadline."""
+    deadline = progress_deadline_seconds(rollout)
+    messages = []
+    for container in vllm_containers(rollout):
+        startup = probe_budget_seconds(mapping(container.get("startupProbe")))
+        readiness = probe_budget_seconds(mapping(container.get("readinessProbe")))
+        needed = startup + readiness
+        if deadline < needed:
+            messages.append(
+                f"progressDeadlineSeconds {deadline}s (Argo's default is 600 when unset) is shorter than "
+                f"{container_label(container)}'s startup budget {startup}s plus readiness budget {readiness}s: "
+                "Argo marks a revision still loading as Degraded (ProgressDeadlineExceeded); set it to at least "
+                f"{needed}s"
+            )
+    return messages

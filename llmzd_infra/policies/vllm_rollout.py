@@ -14,6 +14,11 @@ ROLLOUT_API_VERSION = "argoproj.io/v1alpha1"
 # Kubernetes' and Argo Rollouts' defaults when the field is unset.
 DEFAULT_TERMINATION_GRACE_SECONDS = 30
 DEFAULT_SCALE_DOWN_DELAY_SECONDS = 30
+# argo-rollouts v1.9.1 utils/defaults/defaults.go DefaultProgressDeadlineSeconds.
+DEFAULT_PROGRESS_DEADLINE_SECONDS = 600
+# Probe field defaults (k8s.io/api v0.34 core/v1 types.go: periodSeconds 10, failureThreshold 3).
+DEFAULT_PROBE_PERIOD_SECONDS = 10
+DEFAULT_PROBE_FAILURE_THRESHOLD = 3
 GATES_ANNOTATION = "llmzd.io/gates"
 
 _SLEEP_SECONDS = re.compile(r"^(\d+)s?$")
@@ -40,6 +45,21 @@ def container_label(container: Mapping[str, Any]) -> str:
 def termination_grace_seconds(rollout: Mapping[str, Any]) -> int:
     value = as_int(pod_spec(rollout).get("terminationGracePeriodSeconds"))
     return DEFAULT_TERMINATION_GRACE_SECONDS if value is None else value
+
+
+def progress_deadline_seconds(rollout: Mapping[str, Any]) -> int:
+    value = as_int(dig(rollout, "spec", "progressDeadlineSeconds"))
+    return DEFAULT_PROGRESS_DEADLINE_SECONDS if value is None else value
+
+
+def probe_budget_seconds(probe: Mapping[str, Any]) -> int:
+    """Longest time a probe tolerates failures: initialDelaySeconds + periodSeconds x failureThreshold."""
+    if not probe:
+        return 0
+    delay = as_int(probe.get("initialDelaySeconds")) or 0
+    period = as_int(probe.get("periodSeconds")) or DEFAULT_PROBE_PERIOD_SECONDS
+    failures = as_int(probe.get("failureThreshold")) or DEFAULT_PROBE_FAILURE_THRESHOLD
+    return delay + period * failures
 
 
 def blue_green(rollout: Mapping[str, Any]) -> Mapping[str, Any] | None:

@@ -11,13 +11,22 @@ from llmzd_infra.render.runner import render_program
 from llmzd_infra.render.stack_file import StackFileError, read_stack_config
 from llmzd_infra.render.writer import write_render
 
+EXIT_CODES = (
+    "exit codes: 0 rendered; 1 rendered, but a mandatory policy is violated and --fail-on-policy was given; "
+    "2 the stack file or its config is invalid (one line per problem, nothing written)"
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", default="dev", help="stack name; reads Pulumi.<stack>.yaml (default: dev)")
-    parser.add_argument("--config", type=Path, help="stack config file (default: Pulumi.<stack>.yaml here)")
-    parser.add_argument("--out", type=Path, default=None, help="output directory (default: out/<stack>)")
+    parser.add_argument("--stack", default="dev", help="stack name; reads Pulumi.<stack>.yaml (default: %(default)s)")
     parser.add_argument(
-        "--fail-on-policy", action="store_true", help="exit 1 when a mandatory policy is violated"
+        "--config", type=Path, metavar="FILE",
+        help="another stack file to read instead (default: Pulumi.<stack>.yaml in the current directory)",
+    )
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR", help="output directory (default: out/<stack>)")
+    parser.add_argument(
+        "--fail-on-policy", action="store_true",
+        help="exit 1 when a mandatory policy is violated (default: off; violations are listed either way)",
     )
 
 

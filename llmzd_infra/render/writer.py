@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from llmzd_infra.config.deadlines import readiness_gate_timeout_seconds, startup_budget_seconds
 from llmzd_infra.naming import CONFIG_HASH_ANNOTATION, REVISION_ANNOTATION, ModelNames
 from llmzd_infra.render.gates import gate_labels_by_model
 from llmzd_infra.render.runner import RenderResult
@@ -54,6 +55,9 @@ def model_summaries(result: RenderResult) -> list[dict[str, Any]]:
             "stableService": names.stable_service,
             "previewService": names.preview_service,
             "port": model.port,
+            "startupBudgetSeconds": startup_budget_seconds(model),
+            "readinessTimeoutSeconds": readiness_gate_timeout_seconds(model),
+            "progressDeadlineSeconds": rollouts[names.rollout]["spec"].get("progressDeadlineSeconds"),
         })
     return summaries
 

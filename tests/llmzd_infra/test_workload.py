@@ -87,7 +87,9 @@ def test_vllm_settings_come_from_the_config_map() -> None:
                      model={"id": "org/m", "revision": "abc123"})
     container = container_of(pod_template(model, False))
     data = config_map_data(model)
-    assert container["envFrom"] == [{"configMapRef": {"name": config_map_name(model)}}]
+    env_refs = {e["name"]: e["valueFrom"]["configMapKeyRef"] for e in container["env"] if "valueFrom" in e
+                and "configMapKeyRef" in e["valueFrom"]}
+    assert env_refs == {key: {"name": config_map_name(model), "key": key} for key in data if key.startswith("LLMZD_")}
     assert data["LLMZD_DTYPE"] == "bfloat16" and data["LLMZD_MAX_MODEL_LEN"] == "8192"
     assert data["LLMZD_MODEL_REVISION"] == "abc123"
     args = container["args"]
@@ -201,9 +203,20 @@ def test_config_map_name_changes_exactly_when_its_data_changes() -> None:
 def test_pod_template_reads_only_its_content_named_config_map_in_env_and_volume() -> None:
     for model in (model_of(), model_of(vllm={"dtype": "bfloat16"})):
         template = pod_template(model, has_hf_token=True)
-        # Exactly two places, env and the probe volume, and both the name of this content.
-        assert config_map_names_read_by(template) == [config_map_name(model)] * 2
+        # Env entries and the probe volume, all naming this content.
+        assert set(config_map_names_read_by(template)) == {config_map_name(model)}
         container = container_of(template)
-        assert container["envFrom"] == [{"configMapRef": {"name": config_map_name(model)}}]
+        assert "envFrom" not in container
         (probe_volume,) = [v for v in template["spec"]["volumes"] if "configMap" in v]
         assert probe_volume["configMap"]["name"] == config_map_name(model)
+
+
+def test_probe_files_stay_out_of_the_vllm_environment() -> None:
+    model = model_of()
+    container = container_of(pod_template(model, has_hf_token=True))
+    assert "envFrom" not in container
+    names = {entry["name"] for entry in container["env"]}
+    assert names.isdisjoint(probe_sources())
+    assert names == {*(k for k in config_map_data(model) if k.startswith("LLMZD_")), "READINESS_TIMEOUT", "HF_TOKEN"}
+    size = sum(len(e.get("value", "")) for e in container["env"])
+    assert size < 100  # plain values only: the settings arrive through configMapKeyRef, the probe not at all

@@ -18,7 +18,7 @@ def parse(*argv: str) -> LoadConfig:
     return config_from_args(build_parser().parse_args(["run", *argv]))
 
 
-def test_defaults_match_the_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_four_streams_for_thirty_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LOAD_CONCURRENCY", raising=False)
     monkeypatch.delenv("LOAD_DURATION", raising=False)
     config = parse()

@@ -78,7 +78,7 @@ def test_connect_errors_are_classified_without_retry() -> None:
 
 
 def test_unreachable_server_without_model_raises_server_error() -> None:
-    with pytest.raises(ServerError, match="GET /v1/models failed: ConnectError"):
+    with pytest.raises(ServerError, match=r"GET http://127\.0\.0\.1:\d+/v1/models failed: ConnectError"):
         load(f"http://127.0.0.1:{free_port()}", requests=1)
 
 

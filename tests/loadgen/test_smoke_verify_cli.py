@@ -172,7 +172,7 @@ def test_verify_unreachable_server_exits_2_before_load(
     output = tmp_path / "r.json"
     assert main(["verify", "--url", f"http://127.0.0.1:{free_port()}", *FAST, "--output", str(output)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("loadgen: error: cannot reach http://127.0.0.1:") and "ConnectError" in err
+    assert err.startswith("loadgen: error: pre-flight GET http://127.0.0.1:") and "/health failed: ConnectError" in err
     assert not output.exists()
 
 

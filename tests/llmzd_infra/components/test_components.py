@@ -134,7 +134,7 @@ def test_settings_change_is_a_new_config_map_under_the_same_pulumi_resource() ->
         # The Rollout waits for its ConfigMap, and reads exactly that one, in env and in the probe volume.
         assert cm.urn in rollout.dependencies
         template = rollout_inputs["spec"]["template"]
-        assert config_map_names_read_by(template) == [cm_inputs["metadata"]["name"]] * 2
+        assert set(config_map_names_read_by(template)) == {cm_inputs["metadata"]["name"]}
         annotations = template["metadata"]["annotations"]
         assert cm_inputs["metadata"]["name"] == f"chat-config-{annotations['llmzd.io/config-hash']}"
 
@@ -175,7 +175,7 @@ def test_rollout_is_blue_green_with_a_disruption_budget_and_waits_for_the_compon
 
     def build() -> VllmRollout:
         guard = _guard()
-        args = VllmRolloutArgs("chat", "llm-serving", 2, template, served.blue_green, 1, True, 0)
+        args = VllmRolloutArgs("chat", "llm-serving", 2, template, served.blue_green, 1, True, 0, 665)
         return VllmRollout("chat-rollout", args, opts=pulumi.ResourceOptions(depends_on=[guard]))
 
     mocked = run_mocked(build)
@@ -192,7 +192,7 @@ def test_rollout_is_blue_green_with_a_disruption_budget_and_waits_for_the_compon
         # kept up after an abort, so a later retry pauses for the gates instead of being fast-tracked
         "abortScaleDownDelaySeconds": 0,
     }}
-    assert rollout["spec"]["replicas"] == 2
+    assert rollout["spec"]["replicas"] == 2 and rollout["spec"]["progressDeadlineSeconds"] == 665
     assert rollout["spec"]["template"] == template
     assert rollout["metadata"]["annotations"]["llmzd.io/gates"] == "enabled"
     pdb = mocked.inputs(PDB, "chat-pdb")

@@ -1,4 +1,4 @@
-"""Config parsing: defaults from the seeds, every validation rule with its exact key path, all at once."""
+"""Config parsing: documented defaults, every validation rule with its exact key path, all at once."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_dev_stack_parses_with_one_small_model() -> None:
     assert stack.namespace == "llm-serving"
 
 
-def test_defaults_follow_the_seeds() -> None:
+def test_defaults_are_the_documented_ones() -> None:
     parsed = parse_stack_config(raw_config())
     model = parsed.stack.models[0]
     startup = startup_timing(model.probes)

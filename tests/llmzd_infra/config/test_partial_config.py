@@ -1,4 +1,4 @@
-"""Partial config keeps the seeds' defaults key by key; conflicting or mistyped keys name themselves."""
+"""Partial config keeps the documented defaults key by key; conflicting or mistyped keys name themselves."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_switching_an_addon_off_keeps_its_other_defaults() -> None:
     assert (plugin.install, plugin.chart_version, plugin.namespace) == (True, "0.17.1", "kube-system")
 
 
-def test_overriding_one_probe_timing_keeps_the_seed_values_for_the_rest() -> None:
+def test_overriding_one_probe_timing_keeps_the_defaults_for_the_rest() -> None:
     probes = {"readiness": {"failureThreshold": 6}, "liveness": {"periodSeconds": 60}}
     model = parse_stack_config(raw_config([minimal_model(probes=probes)])).stack.models[0]
     readiness, liveness = model.probes.readiness, model.probes.liveness
@@ -90,8 +90,8 @@ def test_a_wrongly_typed_required_key_is_one_line_not_two() -> None:
     lines = issues_of(raw_config([minimal_model(name=5), minimal_model("b", drain="x", blueGreen=[])]))
     assert lines == [
         "llmzd:models[0].name: got 5; expected a valid string",
-        "llmzd:models[1].drain: got 'x'; expected an object of keys and values (see README 'Config reference')",
-        "llmzd:models[1].blueGreen: got []; expected an object of keys and values (see README 'Config reference')",
+        "llmzd:models[1].drain: got 'x'; expected an object of keys and values (see docs/config.md)",
+        "llmzd:models[1].blueGreen: got []; expected an object of keys and values (see docs/config.md)",
     ]
 
 
@@ -117,6 +117,17 @@ def test_case_only_misspellings_name_the_real_key() -> None:
                            "(did you mean 'install'? keys are case-sensitive)"]
 
 
+def test_misspelt_keys_name_the_closest_real_key() -> None:
+    lines = issues_of(raw_config([minimal_model(gpuPerReplica=2, drain={"preStopSecond": 30})]))
+    assert sorted(lines) == [
+        "llmzd:models[0].drain.preStopSecond: got 30; expected no such key (did you mean 'preStopSeconds'?)",
+        "llmzd:models[0].gpuPerReplica: got 2; expected no such key (did you mean 'gpusPerReplica'?)",
+    ]
+    (top_level,) = issues_of(raw_config(gpuBuget=2))
+    assert top_level.startswith("llmzd:gpuBuget: got '(set)'; expected one of the known keys")
+    assert "(did you mean 'llmzd:gpuBudget'?)" in top_level
+
+
 def test_unknown_keys_without_a_near_spelling_keep_the_generic_hint() -> None:
-    (line,) = issues_of(raw_config([minimal_model(gates={"load": {"max4xxRate": 0.01}})]))
-    assert line.endswith("expected no such key (check its spelling; keys are camelCase, see README 'Config reference')")
+    (line,) = issues_of(raw_config([minimal_model(gates={"load": {"retries": 3}})]))
+    assert line.endswith("expected no such key (check its spelling; keys are camelCase, see docs/config.md)")

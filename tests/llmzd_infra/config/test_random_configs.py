@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmzd_infra.config import ConfigError, parse_stack_config
-from llmzd_infra.config.rules import DNS_LABEL, MANAGED_FLAGS, MAX_MODEL_NAME
+from llmzd_infra.config.rules import DNS_LABEL, MAX_MODEL_NAME
+from llmzd_infra.config.vllm_flags import MANAGED_FLAGS
 from tests.support.stacks import minimal_model
 
 # (where in the model, strategy for a bad value, key path the error must name below llmzd:models[0])

@@ -3,6 +3,7 @@ or changed check settings, always as an update."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
@@ -125,6 +126,39 @@ def test_check_settings_changes_rerun_the_gate() -> None:
     assert provider.diff("id", olds, {**props, "autoPromotion": True}).changes is True
 
 
-def test_delete_touches_nothing() -> None:
+def test_delete_touches_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pulumi destroy`` drops the gates from state only: no cluster session, no HTTP request, no socket."""
+    calls: list[str] = []
+
+    def forbid(name: str) -> Any:
+        def called(*_args: Any, **_kwargs: Any) -> Any:
+            calls.append(name)
+            raise AssertionError(f"delete must not touch the cluster, but it called {name}")
+        return called
+
+    import httpx
+
+    import llmzd_infra.gates.kube as kube
+
+    monkeypatch.setattr(kube, "open_session", forbid("kube.open_session"))
+    monkeypatch.setattr(kube, "load_cluster_config", forbid("kube.load_cluster_config"))
+    monkeypatch.setattr(httpx.AsyncClient, "send", forbid("httpx.AsyncClient.send"))
+    monkeypatch.setattr(httpx.Client, "send", forbid("httpx.Client.send"))
+    monkeypatch.setattr(socket.socket, "connect", forbid("socket.connect"))
+    monkeypatch.setattr(socket, "create_connection", forbid("socket.create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", forbid("socket.getaddrinfo"))
     for provider, props in cases():
         assert provider.delete("id", props) is None
+    assert calls == []
+
+
+def test_the_delete_guard_catches_a_cluster_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guard above is live: a delete that opened a cluster session would fail it."""
+    import llmzd_infra.gates.kube as kube
+
+    def reaches_the_cluster(self: GateProvider, _id: str, props: dict[str, Any]) -> None:
+        kube.load_cluster_config(props)  # what a delete that looked at the Rollout would do first
+
+    monkeypatch.setattr(ReadinessGateProvider, "delete", reaches_the_cluster)
+    with pytest.raises(AssertionError, match=r"must not touch the cluster, but it called kube\.load_cluster_config"):
+        test_delete_touches_nothing(monkeypatch)

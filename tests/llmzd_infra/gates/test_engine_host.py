@@ -93,3 +93,36 @@ def test_failed_create_over_grpc_carries_the_message(
     assert "aborted rollout llm-serving/chat; stable still on revision rev-old-1111" in details
     assert fake_kube_api.token not in details
     assert len(fake_kube_api.abort_patches()) == 1 and fake_kube_api.promotion_patches() == []
+
+
+def test_six_models_gate_at_once_through_the_dynamic_provider_host(tmp_path: Path) -> None:
+    """The host's pool has 4 threads; without widening, gates 5 and 6 (and Checks) wait a whole gate behind."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.llmzd_infra.gates.slow_gate import WAIT_S, SlowGateProvider
+
+    models = 6
+    with running_engine_host(tmp_path / "host.stderr") as host:
+        def create(index: int) -> float:
+            props = EngineHost.with_provider(SlowGateProvider(), {"namespace": "ns", "rolloutName": f"m{index}"})
+            host.create(gate_urn(f"m{index}-gates-readiness", "ReadinessGate"), props)
+            return time.monotonic()
+
+        # Warm up: unpickling the provider and the first widening happen in this first call.
+        create(99)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=models + 1) as pool:
+            gates = [pool.submit(create, index) for index in range(models)]
+            time.sleep(0.3)  # every gate is now blocking in the host
+            check_started = time.monotonic()
+            props = EngineHost.with_provider(SlowGateProvider(), {"namespace": "ns", "rolloutName": "other"})
+            host.check(gate_urn("other", "ReadinessGate"), {}, props)
+            check_seconds = time.monotonic() - check_started
+            finished = [future.result(timeout=30) for future in gates]
+    total = max(finished) - started
+    # All six gated in about one gate's time (two rounds, 3 s, with the host's 4 threads), and a Check is answered
+    # while they block.
+    print(f"6 gates: {total:.2f} s, Check while they block: {check_seconds:.2f} s")
+    assert total < WAIT_S * 1.6, total
+    assert check_seconds < WAIT_S / 2, check_seconds

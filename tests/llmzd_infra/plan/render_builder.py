@@ -40,6 +40,9 @@ class StackSpec:
     helm_version: str = "2.40.2"
     # The program's ConfigMap is named after its content (and immutable); False: the old fixed-name one.
     content_named_config: bool = True
+    # (startup budget, readiness gate timeout, progressDeadlineSeconds); None: a render made before they were recorded
+    deadlines: tuple[int, int, int] | None = None
+    max_unavailable: int = 0
     extra_objects: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     def but(self, **changes: Any) -> StackSpec:
@@ -81,7 +84,8 @@ def build_objects(spec: StackSpec) -> list[dict[str, Any]]:
         k8s.service(f"{spec.model}-stable", spec.namespace, spec.port, spec.model, "stable"),
         k8s.service(f"{spec.model}-preview", spec.namespace, spec.port, spec.model, "preview"),
         rollout,
-        k8s.disruption_budget(f"{spec.model}-pdb", spec.namespace, model=spec.model),
+        k8s.disruption_budget(f"{spec.model}-pdb", spec.namespace, model=spec.model,
+                              max_unavailable=spec.max_unavailable),
         *copy.deepcopy(list(spec.extra_objects)),
     ]
 
@@ -109,6 +113,9 @@ def model_summary(spec: StackSpec, rollout: dict[str, Any]) -> dict[str, Any]:
         "stableService": f"{spec.model}-stable",
         "previewService": f"{spec.model}-preview",
         "port": spec.port,
+        **({} if spec.deadlines is None else dict(zip(
+            ("startupBudgetSeconds", "readinessTimeoutSeconds", "progressDeadlineSeconds"), spec.deadlines, strict=True
+        ))),
     }
 
 

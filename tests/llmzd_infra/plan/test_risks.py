@@ -106,3 +106,25 @@ def test_config_map_no_rollout_reads_may_change_in_place(tmp_path: Path) -> None
     plan = _plan(tmp_path, BASE.but(extra_objects=(changed,)), base=BASE.but(extra_objects=(unread,)))
     assert [str(o.ref) for o in plan.objects] == ["ConfigMap llm-serving/dashboards"]
     assert _codes(plan) == []
+
+
+def test_progress_deadline_is_shown_and_warned_when_argo_would_give_up_first(tmp_path: Path) -> None:
+    from llmzd_infra.plan.markdown import render_markdown
+
+    fine = _plan(tmp_path / "fine", BASE.but(deadlines=(630, 630, 665), image="vllm/vllm-openai:v0.11.1"))
+    assert _codes(fine) == []
+    assert "startup probe 630s · readiness gate 630s · Argo progressDeadlineSeconds 665s" in render_markdown(fine)
+    short = _plan(tmp_path / "short", BASE.but(deadlines=(630, 630, 600), image="vllm/vllm-openai:v0.11.1"))
+    assert _codes(short) == ["progress-deadline"]
+    assert "600s is not longer than the startup/gate wait of 630s" in short.warnings[0].message
+
+
+def test_budget_that_lets_a_drain_evict_the_only_pod_warns_with_the_trade_off(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, BASE.but(max_unavailable=1))
+    (warning,) = [w for w in plan.warnings if w.code == "disruption-budget"]
+    assert warning.subject == "PodDisruptionBudget vllm-pdb"
+    assert "evict every serving pod" in warning.message and "never finishes" in warning.message
+    assert "disruption-budget" not in _codes(_plan(tmp_path / "two", BASE.but(max_unavailable=1, replicas=2)))
+    # Said when the budget or the replica count changes, not on every unrelated roll.
+    image_only = BASE.but(max_unavailable=1)
+    assert "disruption-budget" not in _codes(_plan(tmp_path / "img", image_only, base=image_only.but(image="x:v1")))

@@ -61,6 +61,7 @@ def vllm_rollout(
     gates: bool = True,
     revision: str = "0123456789ab",
     config_hash: str = "abcdef012345",
+    progress_deadline: int | None = 665,
 ) -> dict[str, Any]:
     blue_green: dict[str, Any] = {
         "activeService": f"{name}-stable",
@@ -71,7 +72,7 @@ def vllm_rollout(
         blue_green["autoPromotionEnabled"] = auto_promotion
     if scale_down_delay is not None:
         blue_green["scaleDownDelaySeconds"] = scale_down_delay
-    return {
+    rollout: dict[str, Any] = {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Rollout",
         "metadata": {
@@ -97,6 +98,9 @@ def vllm_rollout(
             },
         },
     }
+    if progress_deadline is not None:
+        rollout["spec"]["progressDeadlineSeconds"] = progress_deadline
+    return rollout
 
 
 def config_map(name: str = "vllm-config", namespace: str = "llm-serving", **data: str) -> dict[str, Any]:
@@ -144,12 +148,13 @@ def disruption_budget(
     namespace: str = "llm-serving",
     api_version: str = "policy/v1",
     model: str = "vllm",
+    max_unavailable: int = 0,
 ) -> dict[str, Any]:
     return {
         "apiVersion": api_version,
         "kind": "PodDisruptionBudget",
         "metadata": {"name": name, "namespace": namespace, "labels": _labels(model)},
-        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": selector_labels(model)}},
+        "spec": {"maxUnavailable": max_unavailable, "selector": {"matchLabels": selector_labels(model)}},
     }
 
 

@@ -42,3 +42,17 @@ def test_rule_names_are_unique_and_types_are_pulumi_tokens() -> None:
         "kubernetes:argoproj.io/v1alpha1:Rollout",
         "kubernetes:core/v1:ConfigMap",
     }
+
+
+@pytest.mark.parametrize(("replicas", "max_unavailable", "flagged"), [(1, 1, True), (2, 2, True), (2, 1, False),
+                                                                      (1, 0, False)])
+def test_pdb_that_lets_a_drain_evict_every_pod_is_advisory(replicas: int, max_unavailable: int, flagged: bool) -> None:
+    from llmzd_infra.policies import evaluate
+    from tests.llmzd_infra.policies.k8s_objects import disruption_budget, vllm_rollout
+
+    objects = [vllm_rollout(replicas=replicas), disruption_budget(max_unavailable=max_unavailable)]
+    found = [v for v in evaluate(objects) if v.policy == "pdb-drain-keeps-a-pod-serving"]
+    assert bool(found) is flagged
+    if flagged:
+        assert found[0].level == "advisory" and found[0].kind == "PodDisruptionBudget"
+        assert f"maxUnavailable {max_unavailable} with {replicas} replica(s)" in found[0].message

@@ -21,7 +21,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from llmzd_infra.policies import RULES
+from llmzd_infra.policies import RULES, STACK_RULES
 from tests.llmzd_infra.policies.k8s_objects import config_map, vllm_container, vllm_rollout
 from tests.llmzd_infra.policies.pack_loader import PACK_DIR, load_pack_module
 
@@ -50,10 +50,32 @@ def _validate(policy: ResourceValidationPolicy, resource_type: str, props: dict[
     return reported
 
 
-def test_pack_has_one_mandatory_policy_per_rule() -> None:
+def test_pack_has_one_policy_per_rule_at_its_level() -> None:
     policies = load_pack_module().build_policies()
-    assert [p.name for p in policies] == [rule.name for rule in RULES]
-    assert {p.enforcement_level for p in policies} == {EnforcementLevel.MANDATORY}
+    assert [p.name for p in policies] == [rule.name for rule in (*RULES, *STACK_RULES)]
+    assert {p.enforcement_level for p in policies[: len(RULES)]} == {EnforcementLevel.MANDATORY}
+    assert [p.enforcement_level for p in policies[len(RULES):]] == [EnforcementLevel.ADVISORY]
+
+
+def test_stack_policy_flags_a_budget_that_lets_a_drain_evict_the_only_pod() -> None:
+    from pulumi_policy import PolicyResource, StackValidationArgs
+
+    from tests.llmzd_infra.policies.k8s_objects import disruption_budget
+
+    def resource(resource_type: str, props: dict[str, Any]) -> PolicyResource:
+        options = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+        name = props["metadata"]["name"]
+        urn = f"urn:pulumi:dev::llmzd::{resource_type}::{name}"
+        return PolicyResource(resource_type, props, urn, name, options, None, None, [], {})
+
+    (policy,) = [p for p in load_pack_module().build_policies() if p.name == "pdb-drain-keeps-a-pod-serving"]
+    pdb = {k: v for k, v in disruption_budget(max_unavailable=1).items() if k not in ("apiVersion", "kind")}
+    rollout = {k: v for k, v in vllm_rollout().items() if k not in ("apiVersion", "kind")}
+    reported: list[str] = []
+    args = StackValidationArgs([resource(ROLLOUT_TYPE, rollout),
+                                resource("kubernetes:policy/v1:PodDisruptionBudget", pdb)], None)
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    assert len(reported) == 1 and "never finishes" in reported[0]
 
 
 FAILING_ROLLOUTS: dict[str, dict[str, Any]] = {

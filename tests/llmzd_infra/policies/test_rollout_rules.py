@@ -23,6 +23,7 @@ def test_the_reference_rollout_passes_every_rollout_rule() -> None:
         rollout_rules.image_pinned,
         rollout_rules.gpu_limits_set,
         rollout_rules.auto_promotion_gated,
+        rollout_rules.progress_deadline_covers_startup,
     ):
         assert check(rollout) == [], check.__name__
 
@@ -181,3 +182,12 @@ def test_auto_promotion_needs_gates_or_analysis(
     assert bool(messages) is fails
     if auto is None and fails:
         assert "default" in messages[0]
+
+
+@pytest.mark.parametrize(("deadline", "violates"), [(None, True), (629, True), (630, False), (665, False)])
+def test_progress_deadline_must_outlast_startup_and_readiness(deadline: int | None, violates: bool) -> None:
+    # The reference container: startup 0 + 10 x 60 = 600 s, readiness 0 + 10 x 3 = 30 s.
+    messages = rollout_rules.progress_deadline_covers_startup(vllm_rollout(progress_deadline=deadline))
+    assert bool(messages) is violates
+    if violates:
+        assert "ProgressDeadlineExceeded" in messages[0] and "at least 630s" in messages[0]

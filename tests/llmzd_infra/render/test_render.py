@@ -92,7 +92,7 @@ def test_rendered_config_map_is_immutable_content_named_and_the_only_one_the_rol
     assert config_map["metadata"]["name"] == f"vllm-config-{config_hash}"
     assert config_map["metadata"]["annotations"]["llmzd.io/config-hash"] == config_hash
     assert config_hash == content_hash(config_map["data"])
-    assert config_map_names_read_by(template) == [config_map["metadata"]["name"]] * 2
+    assert set(config_map_names_read_by(template)) == {config_map["metadata"]["name"]}
     kubernetes_validate.validate(config_map, KUBERNETES_VERSION, strict=True)
 
 
@@ -156,12 +156,13 @@ def test_render_runs_the_policy_pack_rules_and_reports_violations(tmp_path: Path
 
     completed = run_render(tmp_path / "out", "--config", str(stack_file))
     assert completed.returncode == 0, completed.stderr
-    assert "policy: 1 mandatory, 0 advisory violations" in completed.stdout
+    assert "policy: 1 mandatory, 1 advisory violations" in completed.stdout
     assert "[mandatory] bluegreen-auto-promotion-gated Rollout/vllm: blueGreen auto-promotion is on" \
         in completed.stdout
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert [(v["policy"], v["kind"], v["name"]) for v in manifest["policy"]["violations"]] == [
         ("bluegreen-auto-promotion-gated", "Rollout", "vllm"),
+        ("pdb-drain-keeps-a-pod-serving", "PodDisruptionBudget", "vllm-pdb"),
     ]
     assert "bluegreen-auto-promotion-gated on Rollout/vllm" in (tmp_path / "out" / "plan.md").read_text()
 
