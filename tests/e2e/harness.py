@@ -46,7 +46,6 @@ def model_config(name: str, model_id: str, **overrides: Any) -> dict[str, Any]:
         "image": {"repository": "vllm/vllm-openai", "tag": "v0.11.0"},
         "replicas": 1,
         "gpusPerReplica": 1,
-        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
         "modelCache": {"type": "emptyDir", "sizeLimit": "10Gi"},
         "probes": FAST_PROBES,
         "drain": {"preStopSeconds": 3, "terminationGracePeriodSeconds": 10, "shutdownMarginSeconds": 2,
@@ -93,15 +92,19 @@ class GateOutcome:
 
 
 def run_gates(
-    host: EngineHost, result: RenderResult, model: str, kubeconfig: str, *, previous_revision: str | None
+    host: EngineHost, result: RenderResult, model: str, kubeconfig: str, *, previous_revision: str | None,
+    before: dict[str, Callable[[], None]] | None = None,
 ) -> GateOutcome:
     """The model's gates in order, as the engine runs them on `pulumi up`: Check, then Create (first deploy)
-    or Update (the previous revision in the old state). Stops at the first failure, as the engine does."""
+    or Update (the previous revision in the old state). Stops at the first failure, as the engine does.
+    ``before`` runs a step of the test's own just before the named gate (a fault that starts mid-update)."""
     gates = [g for g in result.gates if g.name.startswith(f"{model}-gates-")]
     gates.sort(key=lambda g: CHAIN_ORDER.index(gate_label(g)))
     outcome = GateOutcome()
     for gate in gates:
         step = gate_label(gate)
+        if before and step in before:
+            before[step]()
         urn = f"urn:pulumi:e2e::llmzd::llmzd:index:RolloutGates$pulumi-python:dynamic/{gate.type}::{gate.name}"
         # The mocks record secret inputs (``__provider`` is one) in their wire form; the host gets the value.
         news = {**{key: unwrap_secret(value) for key, value in gate.inputs.items()}, "kubeconfig": kubeconfig}

@@ -44,6 +44,7 @@ BROKEN = "example/answers-5xx-7B"
 # stack's 3 s preStop, so streams are in flight on the old pods when they start to drain.
 STREAM_KNOBS = {"ttft_ms": 200, "itl_ms": 100, "output_tokens": 40}
 LOAD_CONCURRENCY = 16
+BROKEN_ANSWERS_5XX = {"*": {"knobs": STREAM_KNOBS}, BROKEN: {"knobs": {**STREAM_KNOBS, "error_5xx_rate": 1.0}}}
 
 
 class Deployed:
@@ -213,7 +214,7 @@ def test_smoke_failure_on_preview_aborts_and_stable_is_unchanged(
     kube: KubeApi, control_plane: ControlPlane, engine_host: EngineHost,
     behaviour: Callable[[dict[str, Any]], None],
 ) -> None:
-    behaviour({"*": {"knobs": STREAM_KNOBS}, BROKEN: {"knobs": {**STREAM_KNOBS, "error_5xx_rate": 1.0}}})
+    behaviour(BROKEN_ANSWERS_5XX)
     stable_before = _serving_hash(kube)
     outcome, load = _failing_update(kube, control_plane, engine_host, BROKEN)
     assert outcome.failed_gate == "smoke-preview", outcome.message
@@ -229,6 +230,7 @@ def test_retry_after_abort_runs_the_checks_again_before_traffic_moves(
     kube: KubeApi, control_plane: ControlPlane, engine_host: EngineHost,
     behaviour: Callable[[dict[str, Any]], None],
 ) -> None:
+    behaviour(BROKEN_ANSWERS_5XX)  # the aborted preview pods keep failing until the test says otherwise
     stable_before = _serving_hash(kube)
     status = _rollout_status(kube)
     assert status.get("abort") is True, "needs the aborted rollout of the smoke scenario"
@@ -260,6 +262,46 @@ def test_retry_after_abort_runs_the_checks_again_before_traffic_moves(
     assert fixed.failed_gate is None, fixed.message
     assert _serving_hash(kube) != stable_before
     Deployed.revision, Deployed.model_id = revision_of(broken, "chat"), BROKEN
+
+
+@pytest.mark.scenario("nothing-to-abort-to")
+def test_check_failing_on_a_first_deploy_says_there_is_nothing_to_abort_to(
+    kube: KubeApi, control_plane: ControlPlane, engine_host: EngineHost,
+    behaviour: Callable[[dict[str, Any]], None],
+) -> None:
+    behaviour(BROKEN_ANSWERS_5XX)
+    result = render(stack_config(model_config("solo", BROKEN)))
+    apply_render(kube, result)
+    outcome = run_gates(engine_host, result, "solo", control_plane.kubeconfig(), previous_revision=None)
+    assert outcome.failed_gate == "smoke-preview", outcome.message
+    assert "did not abort rollout llm-serving/solo: there is nothing to abort to" in outcome.message
+    assert "it is the Rollout's first revision" in outcome.message
+    assert "aborted rollout" not in outcome.message
+    status = dict(rollout(kube, "solo").get("status") or {})
+    assert not status.get("abort")
+    # What the message says is so: Argo made the first ReplicaSet stable and the stable Service serves it.
+    assert status["stableRS"] == status["currentPodHash"] == service_selector_hash(kube, "solo-stable")
+    kube.delete("argoproj.io/v1alpha1", "Rollout", NAMESPACE, "solo")  # the garbage collector takes its pods
+    wait_until("the solo pods to go", lambda: not pods(kube, "solo"), within_s=60)
+
+
+@pytest.mark.scenario("nothing-to-abort-to")
+def test_check_failing_after_the_switch_says_traffic_already_moved(
+    kube: KubeApi, control_plane: ControlPlane, engine_host: EngineHost,
+    behaviour: Callable[[dict[str, Any]], None],
+) -> None:
+    behaviour({"*": {"knobs": STREAM_KNOBS}})
+    result = _deploy(kube, MODEL_A)
+    fails_after_switch = {"*": {"knobs": STREAM_KNOBS}, MODEL_A: {"knobs": {**STREAM_KNOBS, "error_5xx_rate": 1.0}}}
+    outcome = run_gates(engine_host, result, "chat", control_plane.kubeconfig(), previous_revision=Deployed.revision,
+                        before={"smoke-stable": lambda: behaviour(fails_after_switch)})
+    assert outcome.failed_gate == "smoke-stable", outcome.message
+    assert "did not abort rollout llm-serving/chat: there is nothing to abort to" in outcome.message
+    assert "traffic has already switched to it" in outcome.message
+    assert f"revert the model's llmzd config to revision {Deployed.revision}'s settings" in outcome.message
+    status = _rollout_status(kube)
+    assert not status.get("abort") and status["stableRS"] == _serving_hash(kube) == status["currentPodHash"]
+    Deployed.revision, Deployed.model_id = revision_of(result, "chat"), MODEL_A
 
 
 def _restore(kube: KubeApi) -> None:

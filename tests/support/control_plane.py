@@ -70,9 +70,13 @@ def built_binary(component: str, name: str) -> Path:
     return directory / name
 
 
+def argo_crd_dir() -> Path:
+    """Where ``build.sh`` copies Argo Rollouts' CRDs, from the same module version as the controller."""
+    return bin_dir("argo-rollouts").parent / "crds"
+
+
 def argo_crds() -> list[Path]:
-    """Argo Rollouts' CRDs, copied from the same module version as the controller by ``build.sh``."""
-    crds = bin_dir("argo-rollouts").parent / "crds"
+    crds = argo_crd_dir()
     found = sorted(crds.glob("*-crd.yaml"))
     if not found:
         raise ToolchainMissing(f"Argo Rollouts CRDs not found in {crds}; run: bash {BUILD_SCRIPT} argo-rollouts")

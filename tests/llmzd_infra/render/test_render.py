@@ -14,11 +14,14 @@ import pytest
 import yaml
 
 from llmzd_infra.workload import content_hash
+from tests.support.control_plane import BUILD_SCRIPT, argo_crd_dir
 from tests.support.pod_templates import config_map_names_read_by
 from tests.support.stacks import DEV_STACK_FILE, REPO_ROOT
 
 KUBERNETES_VERSION = "1.30.0"
-ARGO_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas" / "argo-rollouts-v1.9.1"
+# Argo Rollouts' own CRDs, from the module version the end-to-end toolchain builds (e2e/toolchain/build.sh).
+ARGO_SCHEMAS = argo_crd_dir()
+NO_CRDS = f"Argo Rollouts CRDs not built yet: run bash {BUILD_SCRIPT} argo-rollouts"
 
 
 def run_render(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -96,7 +99,7 @@ def test_rendered_config_map_is_immutable_content_named_and_the_only_one_the_rol
     kubernetes_validate.validate(config_map, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.skipif(not ARGO_SCHEMAS.is_dir(), reason="../shared/schemas (Argo Rollouts CRDs) is not beside the repo")
+@pytest.mark.skipif(not (ARGO_SCHEMAS / "rollout-crd.yaml").is_file(), reason=NO_CRDS)
 def test_rollout_matches_the_argo_rollouts_crd_schema(dev_render: Path) -> None:
     rollouts = [o for o in load_objects(dev_render) if o["kind"] == "Rollout"]
     assert rollouts
@@ -109,7 +112,7 @@ def test_rollout_matches_the_argo_rollouts_crd_schema(dev_render: Path) -> None:
     kubernetes_validate.validate(template, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.skipif(not ARGO_SCHEMAS.is_dir(), reason="../shared/schemas (Argo Rollouts CRDs) is not beside the repo")
+@pytest.mark.skipif(not (ARGO_SCHEMAS / "rollout-crd.yaml").is_file(), reason=NO_CRDS)
 def test_schema_check_catches_a_broken_rollout(dev_render: Path) -> None:
     rollout = next(o for o in load_objects(dev_render) if o["kind"] == "Rollout")
     rollout["spec"]["strategy"]["blueGreen"]["scaleDownDelaySeconds"] = "sixty"
