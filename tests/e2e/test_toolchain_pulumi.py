@@ -2,9 +2,10 @@
 
 A tiny Python Pulumi project creates a Kubernetes provider that renders YAML to a directory, a ConfigMap through
 it and a dynamic-provider resource, and runs ``pulumi preview``, ``pulumi up``, ``pulumi stack output`` and
-``pulumi destroy`` on the local file backend. That exercises the CLI, the Python language host with its
-``pulumi-language-python-exec`` script, the Kubernetes provider plugin (placed by e2e/toolchain/pulumi-home.sh) and
-the ``pulumi-resource-pulumi-python`` dynamic provider shim.
+``pulumi destroy`` on the local file backend; a second project, without config, reads its outputs through a
+StackReference. That exercises the CLI, the Python language host with its ``pulumi-language-python-exec``
+script, the Kubernetes provider plugin (placed by e2e/toolchain/pulumi-home.sh) and the
+``pulumi-resource-pulumi-python`` dynamic provider shim.
 
 The engine runs in a network namespace of its own with only loopback when ``unshare`` and ``ip`` can make one
 (root); otherwise every proxy variable points at a closed port. Automatic plugin acquisition and the update
@@ -121,6 +122,14 @@ PROGRAM = textwrap.dedent(
     """
 )
 
+READER = textwrap.dedent(
+    """
+    import pulumi
+
+    pulumi.export("echo", pulumi.StackReference("organization/toolchain-check/dev").get_output("echo"))
+    """
+)
+
 
 @pytest.fixture(scope="module")
 def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
@@ -151,7 +160,6 @@ def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "HTTP_PROXY": "http://127.0.0.1:9",
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "NO_PROXY": "",
-        "KUBECONFIG": str(root / "no-kubeconfig"),
     }
     for line in laid_out.stdout.splitlines():
         key, _, value = line.partition("=")
@@ -209,6 +217,17 @@ def test_preview_up_destroy_offline_with_the_built_plugins(pulumi_env: dict[str,
 
     again = _pulumi(pulumi_env, project, "up", "--yes")
     assert "4 unchanged" in again.stdout, again.stdout
+
+    # A second project, without any config, reads the first one's outputs through a StackReference.
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    (reader / "Pulumi.yaml").write_text(
+        f"name: toolchain-reader\nruntime:\n  name: python\n  options:\n    virtualenv: {venv}\n"
+    )
+    (reader / "__main__.py").write_text(READER)
+    _pulumi(pulumi_env, reader, "stack", "init", "dev")
+    _pulumi(pulumi_env, reader, "up", "--yes")
+    assert json.loads(_pulumi(pulumi_env, reader, "stack", "output", "--json").stdout) == {"echo": "hello"}
 
     _pulumi(pulumi_env, project, "destroy", "--yes")
     assert not list(rendered.rglob("*.yaml")), "destroy left rendered YAML behind"

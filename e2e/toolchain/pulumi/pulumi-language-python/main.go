@@ -234,7 +234,12 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 
 	// The Python SDK reads the stack's config from these two variables (pulumi.runtime.get_config_env and
 	// get_config_secret_keys_env).
-	config, err := json.Marshal(req.GetConfig())
+	// get_config_env expects an object: a stack without config must send {}, not null.
+	configMap := req.GetConfig()
+	if configMap == nil {
+		configMap = map[string]string{}
+	}
+	config, err := json.Marshal(configMap)
 	if err != nil {
 		return nil, err
 	}
