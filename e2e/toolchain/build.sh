@@ -93,7 +93,8 @@ build_pulumi() {
     v=$(module_version github.com/pulumi/pulumi/pkg/v3)
     go_build "$out/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
         "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v"
-    go_build "$out/pulumi-language-python" github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3 \
+    # Pulumi's own Python language host module is not served by the proxy; see pulumi-language-python/main.go.
+    go_build "$out/pulumi-language-python" ./pulumi-language-python \
         "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$v"
     # The language host runs these two scripts from beside the CLI; they ship in the sdk/v3 module.
     sdk=$(module_dir github.com/pulumi/pulumi/sdk/v3)
@@ -102,9 +103,15 @@ build_pulumi() {
 }
 
 build_pulumi-kubernetes() {
-    local out="$1" v
+    local out="$1" v src build
     v=$(tr -d ' \n' < "$TOOLCHAIN_DIR/pulumi-kubernetes/VERSION")
-    go generate ./...
+    src=$(module_dir github.com/pulumi/pulumi-kubernetes/provider/v4)
+    # The embedded schema and terraform mapping are generated, never committed: build from a copy of the wrapper
+    # module in the cache, next to the generated files.
+    build="$out/../src"
+    rm -rf "$build" && mkdir -p "$build" && cp -R . "$build/"
+    cd "$build"
+    nice -n "$NICE" go run ./gen -src "$src/cmd/pulumi-resource-kubernetes" -version "$v" -out .
     go_build "$out/pulumi-resource-kubernetes" . \
         "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v"
 }
