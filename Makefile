@@ -45,7 +45,7 @@ help:
 install:
 	@$(call need,$(BOOTSTRAP_PYTHON),install Python 3.11+ from https://www.python.org/downloads/)
 	test -x $(PYTHON) || $(BOOTSTRAP_PYTHON) -m venv $(VENV)
-	$(PYTHON) -m pip install -e '.[test]'
+	$(PYTHON) -m pip install -e '.[test]' -c e2e/requirements.txt
 
 render:
 	@$(need_venv)

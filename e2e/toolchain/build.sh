@@ -54,8 +54,9 @@ build_etcd() {
     local out="$1" v commit
     v=$(module_version go.etcd.io/etcd/server/v3)
     commit=$(module_commit "go.etcd.io/etcd/server/v3@$v")
-    # The version string itself is a constant in go.etcd.io/etcd/api/v3/version; only the commit is a variable.
-    go_build "$out/etcd" . "-X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:0:12}"
+    # The version string itself is a constant in go.etcd.io/etcd/api/v3/version; only the commit is a variable,
+    # stamped when the proxy recorded one (it does not for every module).
+    go_build "$out/etcd" . "${commit:+-X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:0:12}}"
 }
 
 build_kubernetes() {

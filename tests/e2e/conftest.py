@@ -18,11 +18,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import write_behaviour
+from tests.e2e.harness import wait_until, write_behaviour
 from tests.e2e.summary import Summary
-from tests.support.control_plane import ControlPlane, ToolchainMissing, running_control_plane
+from tests.support.control_plane import ControlPlane, ToolchainMissing, built_binary, running_control_plane
 from tests.support.engine_host import EngineHost, running_engine_host
 from tests.support.kube_apply import KubeApi, load_manifests
+from tests.support.kubelet import applied_marker, behaviour_digest
 from tests.support.netns import add_address, entered_netns, unavailable_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,19 +96,21 @@ def control_plane(netns: str, tmp_path_factory: pytest.TempPathFactory, summary:
 
 
 def plane_versions(plane: ControlPlane) -> dict[str, str]:
+    """What each program says it is: the API server's /version, the binaries' own --version."""
     with plane.client() as client:
         server = client.get("/version").json()
-    argo = subprocess.run(
-        [str(plane_binary("argo-rollouts", "rollouts-controller")), "version", "--short"],
-        capture_output=True, text=True, timeout=30, check=False,
-    ).stdout.strip()
-    return {"kube-apiserver": str(server.get("gitVersion")), "argo-rollouts": argo, "python": sys.version.split()[0]}
 
+    def says(component: str, name: str) -> str:
+        completed = subprocess.run([str(built_binary(component, name)), "--version"],
+                                   capture_output=True, text=True, timeout=30, check=False)
+        return completed.stdout.strip().splitlines()[0] if completed.stdout.strip() else "unknown"
 
-def plane_binary(component: str, name: str) -> Path:
-    from tests.support.control_plane import built_binary
-
-    return built_binary(component, name)
+    return {
+        "kube-apiserver": str(server.get("gitVersion")),
+        "etcd": says("etcd", "etcd"),
+        "argo-rollouts": says("argo-rollouts", "rollouts-controller"),
+        "python": sys.version.split()[0],
+    }
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +165,10 @@ def behaviour(kubelet: Path) -> Iterator[Any]:
 
     def set_behaviour(table: dict[str, Any]) -> None:
         write_behaviour(kubelet, table)
+        written = behaviour_digest(kubelet.read_text())
+        marker = applied_marker(kubelet)
+        wait_until("the test kubelet to pass the new behaviour to running containers",
+                   lambda: marker.is_file() and marker.read_text() == written, within_s=10)
 
     yield set_behaviour
     write_behaviour(kubelet, {})

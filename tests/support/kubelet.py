@@ -35,6 +35,7 @@ import base64
 import contextlib
 import dataclasses
 import datetime
+import hashlib
 import ipaddress
 import json
 import os
@@ -457,7 +458,7 @@ class Kubelet:
         self.workers: dict[str, PodWorker] = {}
         self.lifecycles: dict[str, asyncio.Task[None]] = {}
         self.probe_runs = 0
-        self.behaviour_mtime = 0
+        self.behaviour_text: str | None = None
         self.terminations: set[asyncio.Task[None]] = set()
 
     def behaviour_for(self, served_model: str, model_id: str) -> dict[str, Any]:
@@ -470,10 +471,10 @@ class Kubelet:
         """Behaviour file changed: running containers get their model's knobs now, as a live fault would."""
         if self.behaviour_path is None or not self.behaviour_path.is_file():
             return
-        mtime = self.behaviour_path.stat().st_mtime_ns
-        if mtime == self.behaviour_mtime:
+        text = self.behaviour_path.read_text()
+        if text == self.behaviour_text:
             return
-        self.behaviour_mtime = mtime
+        self.behaviour_text = text
         for worker in list(self.workers.values()):
             if worker.container is None or worker.terminating:
                 continue
@@ -485,6 +486,8 @@ class Kubelet:
                 worker.applied_knobs = knobs
                 await worker._control({**reset, **knobs})
                 log(f"{worker.name}: knobs now {knobs}")
+        # Tell the test which version of the file running containers now follow.
+        applied_marker(self.behaviour_path).write_text(behaviour_digest(text))
 
     async def read_data(self, kind: str, namespace: str, name: str) -> dict[str, str]:
         response = await self.api.get(f"/api/v1/namespaces/{namespace}/{kind}/{name}")
@@ -606,6 +609,15 @@ class Kubelet:
         for uid in list(self.workers):
             await self._forget(uid)
         await self.local.aclose()
+
+
+def applied_marker(behaviour: Path) -> Path:
+    """Holds ``behaviour_digest`` of the behaviour file once every running container has its knobs."""
+    return behaviour.with_name(behaviour.name + ".applied")
+
+
+def behaviour_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 async def add_pod_ip(ip: str) -> None:
