@@ -25,6 +25,7 @@ from tests.support.engine_host import EngineHost, running_engine_host
 from tests.support.kube_apply import KubeApi, load_manifests
 from tests.support.kubelet import applied_marker, behaviour_digest
 from tests.support.netns import add_address, entered_netns, unavailable_reason
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO_ROOT / "out" / "e2e"
@@ -144,12 +145,7 @@ def kubelet(control_plane: ControlPlane, kube: KubeApi, behaviour_file: Path,
             time.sleep(0.2)
         yield behaviour_file
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace_s=30)  # it stops its pods' servers first
         log.close()
 
 

@@ -234,18 +234,9 @@ def test_retry_after_abort_runs_the_checks_again_before_traffic_moves(
     stable_before = _serving_hash(kube)
     status = _rollout_status(kube)
     assert status.get("abort") is True, "needs the aborted rollout of the smoke scenario"
-    # Exactly what `kubectl argo rollouts retry rollout chat` sends (argo-rollouts v1.9.1,
-    # pkg/kubectl-argo-rollouts/cmd/retry/retry.go): a merge patch of the status subresource.
-    with control_plane.client() as client:
-        response = client.patch(
-            f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/rollouts/chat/status",
-            content=b'{"status":{"abort":false}}', headers={"Content-Type": "application/merge-patch+json"},
-        )
-        assert response.status_code == 200, response.text
+    _retry(control_plane)
     # The revision comes back as preview and waits for promotion: no traffic moves by itself.
-    wait_until("the retried revision to pause for promotion", lambda: any(
-        c.get("reason") == "BlueGreenPause" for c in _rollout_status(kube).get("pauseConditions") or []),
-        within_s=60)
+    _wait_for_pause(kube)
     time.sleep(3)
     assert _serving_hash(kube) == stable_before
     # `pulumi up` after a retry runs the gates again: the broken revision fails its smoke check again.
@@ -255,9 +246,8 @@ def test_retry_after_abort_runs_the_checks_again_before_traffic_moves(
     assert _serving_hash(kube) == stable_before
     # Once the cause is gone, retry + the gates promote it.
     behaviour({"*": {"knobs": STREAM_KNOBS}})  # the kubelet passes the change to the running preview pods
-    with control_plane.client() as client:
-        client.patch(f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/rollouts/chat/status",
-                     content=b'{"status":{"abort":false}}', headers={"Content-Type": "application/merge-patch+json"})
+    _retry(control_plane)
+    _wait_for_pause(kube)
     fixed = _gates(engine_host, control_plane, broken)
     assert fixed.failed_gate is None, fixed.message
     assert _serving_hash(kube) != stable_before
@@ -302,6 +292,23 @@ def test_check_failing_after_the_switch_says_traffic_already_moved(
     status = _rollout_status(kube)
     assert not status.get("abort") and status["stableRS"] == _serving_hash(kube) == status["currentPodHash"]
     Deployed.revision, Deployed.model_id = revision_of(result, "chat"), MODEL_A
+
+
+def _wait_for_pause(kube: KubeApi) -> None:
+    wait_until("the retried revision to pause for promotion", lambda: any(
+        c.get("reason") == "BlueGreenPause" for c in _rollout_status(kube).get("pauseConditions") or []),
+        within_s=60)
+
+
+def _retry(plane: ControlPlane) -> None:
+    """Exactly what `kubectl argo rollouts retry rollout chat` sends (argo-rollouts v1.9.1,
+    pkg/kubectl-argo-rollouts/cmd/retry/retry.go): a merge patch of the status subresource."""
+    with plane.client() as client:
+        response = client.patch(
+            f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/rollouts/chat/status",
+            content=b'{"status":{"abort":false}}', headers={"Content-Type": "application/merge-patch+json"},
+        )
+    assert response.status_code == 200, response.text
 
 
 def _restore(kube: KubeApi) -> None:

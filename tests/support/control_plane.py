@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import secrets
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +29,8 @@ from typing import IO
 
 import httpx
 import yaml
+
+from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = REPO_ROOT / "e2e" / "toolchain" / "build.sh"
@@ -122,13 +123,7 @@ class ManagedProcess:
     log: IO[bytes]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_process(self.process, grace_s=STOP_TIMEOUT_S)
         self.log.close()
 
 

@@ -18,6 +18,8 @@ from pulumi.dynamic.dynamic import ResourceProvider, serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from tests.support.processes import stop_process
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RPC_TIMEOUT_S = 60.0
 PORT_TIMEOUT_S = 20.0
@@ -89,9 +91,4 @@ def running_engine_host(stderr_path: Path) -> Iterator[EngineHost]:
             grpc.channel_ready_future(channel).result(timeout=PORT_TIMEOUT_S)
             yield EngineHost(provider_pb2_grpc.ResourceProviderStub(channel))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
