@@ -44,6 +44,8 @@ def summarize(records: Sequence[RequestRecord], elapsed_s: float) -> dict[str, A
         "status_codes": dict(sorted(status_counts.items())),
         "failures": {name: failure_counts[name] for name in FAILURE_CLASSES},
         "ttft_s": percentiles((r.ttft for r in measured if r.ttft is not None), LATENCY_PERCENTILES),
+        # The client's own share of TTFT: from the request's creation until it was written to the socket.
+        "send_wait_s": percentiles((r.sent - r.start for r in measured if r.sent is not None), LATENCY_PERCENTILES),
         "itl_s": percentiles(itl, LATENCY_PERCENTILES),
         "e2e_s": percentiles((r.latency for r in completed), LATENCY_PERCENTILES),
         "output_tokens": tokens,

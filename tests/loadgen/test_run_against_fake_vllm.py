@@ -37,10 +37,13 @@ def test_ttft_itl_and_tokens_match_server_settings(fake_vllm: Callable[..., Any]
         assert record.tokens == 6 and record.token_chunks == 6 and len(record.itl) == 5
         assert record.done and record.status == 200
         assert 0.040 <= record.ttft <= 0.040 + SLACK_S  # type: ignore[operator]
+        # Written to the socket after the request was created and before its first token came back.
+        assert record.sent is not None and record.start <= record.sent < record.start + record.ttft
     assert 0.010 <= summary["itl_s"]["p50"] <= 0.010 + SLACK_S / 3
     assert 0.040 + 5 * 0.010 <= summary["e2e_s"]["p50"] <= 0.090 + SLACK_S
     assert summary["output_tokens"] == 72
     assert summary["status_codes"] == {"200": 12}
+    assert 0.0 <= summary["send_wait_s"]["p50"] <= summary["send_wait_s"]["p99"] < SLACK_S
 
 
 def test_max_tokens_caps_output(fake_vllm: Callable[..., Any]) -> None:
@@ -133,6 +136,8 @@ def test_external_client_is_used_and_left_open(fake_vllm: Callable[..., Any]) ->
 
     report, closed = asyncio.run(scenario())
     assert report.summary()["completed"] == 2 and not closed
+    # httpx's trace extension notes the send time on this path too.
+    assert all(r.sent is not None and r.start <= r.sent < r.end for r in report.records)
 
 
 def test_open_loop_poisson_rate_and_in_flight_cap(fake_vllm: Callable[..., Any]) -> None:
