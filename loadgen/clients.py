@@ -12,6 +12,7 @@ request ever waits for a connection inside the HTTP client.
 from __future__ import annotations
 
 import importlib.util
+import os
 import ssl
 import sys
 import urllib.request
@@ -22,6 +23,7 @@ import httpx
 from loadgen.senders import AiohttpSender, ClientSender, Sender, TransportSender
 
 LOOKUP_CONNECTIONS = 1
+LOAD_PATH_ENV = "LOADGEN_LOAD_PATH"  # "httpx": the previous load path, for benchmarks
 
 
 def _make_failed_sniffio_import_cheap() -> None:
@@ -64,9 +66,12 @@ class ClientSlots:
         self._owned = owned
 
     @classmethod
-    async def open(cls, concurrency: int, timeout: float, *, transport: str = "aiohttp") -> ClientSlots:
+    async def open(cls, concurrency: int, timeout: float, *, transport: str | None = None) -> ClientSlots:
         """Owned connections: one aiohttp session for every slot (`transport="httpx"`: a bare httpx transport
-        per slot, the previous load path); with a proxy configured, an httpx client per slot."""
+        per slot, the previous load path, which benchmarks/loadgen_bench.py selects through the
+        LOADGEN_LOAD_PATH environment variable to compare the two); with a proxy configured, an httpx client
+        per slot."""
+        transport = transport or os.environ.get(LOAD_PATH_ENV) or "aiohttp"
         _make_failed_sniffio_import_cheap()
         # One TLS context for everything: building one loads the CA bundle (~20 ms each).
         tls = ssl.create_default_context()

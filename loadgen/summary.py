@@ -10,7 +10,7 @@ from typing import Any
 from loadgen.records import FAILURE_CLASSES, RequestRecord
 from loadgen.stats import percentile, percentiles
 
-LATENCY_PERCENTILES = (50, 95, 99)
+LATENCY_PERCENTILES = (50, 90, 95, 99)
 FAILURE_EXAMPLES_PER_CLASS = 3
 
 
