@@ -34,7 +34,7 @@ dispatch queue), so its TTFT is not charged for client queueing. If guidellm can
 says why and prints no guidellm row.
 
     .venv/bin/python benchmarks/loadgen_bench.py [--phase all|compare|ceiling] [--duration 15]
-        [--concurrency 64 256 1024] [--compare-streams 64 256] [--httpx-row]
+        [--concurrency 64 256 1024] [--compare-streams 64 256] [--rounds 1] [--httpx-row]
         [--server fake|guidellm-mock] [--server-workers 1] [--processes 1]
         [--no-guidellm] [--guidellm-processes N]
 
@@ -48,6 +48,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -465,22 +466,9 @@ def print_compare_row(row: CompareRow, bare: CompareRow | None) -> None:
     def ms(value: float | None, width: int = 9) -> str:
         return f"{'n/a':>{width}}" if value is None else f"{value:>{width - 3}.1f} ms"
 
-    def added(value: float | None) -> float | None:
-        return None if value is None else value - COMPARE_TTFT_MS
-
-    def ratio_of(mine: float | None, base: float | None) -> str:
-        if mine is None or base is None or base <= 0:
-            return "n/a"
-        return f"{mine / base:.2f}x"
-
     ratios = ""
     if bare is not None and row is not bare:
-        ratios = ", ".join([
-            ratio_of(row.added_p50_ms, bare.added_p50_ms),
-            ratio_of(added(row.ttft_ms.get("p99")), added(bare.ttft_ms.get("p99"))),
-            ratio_of(row.cpu_ms_per_request, bare.cpu_ms_per_request),
-            ratio_of(row.completed_per_s, bare.completed_per_s),
-        ])  # fmt: skip
+        ratios = ", ".join(fmt_ratio(value) for value in ratios_to(row, bare))
     cpu = "n/a" if row.cpu_ms_per_request is None else f"{row.cpu_ms_per_request:.2f} ms"
     failed = f"  ({row.failed} not completed)" if row.failed else ""
     print(
@@ -505,22 +493,52 @@ def compare_phase(args: argparse.Namespace, guidellm_reason: str | None, tokeniz
         labels.append("guidellm")
     print_compare_header()
     log = workdir / "compare-server.log"
+    ratios: dict[tuple[str, int], list[tuple[float | None, ...]]] = {}
     for streams in args.compare_streams:
-        bare: CompareRow | None = None
-        for label in labels:
-            with running_server("fake", COMPARE_TTFT_MS, 1, log, itl_ms=COMPARE_ITL_MS, tokens=COMPARE_TOKENS,
-                                cpu=server_cpu) as (url, pid):  # fmt: skip
-                if label == "guidellm":
-                    row = guidellm_compare_row(url, pid, streams, args.duration, tokenizer_dir,
-                                               args.guidellm_processes, client_cpu, workdir)  # fmt: skip
-                else:
-                    row = run_compare_client(label, url, pid, streams, args.duration, client_cpu, workdir)
-            if label == "bare":
-                bare = row
-            print_compare_row(row, bare)
-            sys.stdout.flush()
+        for _ in range(args.rounds):
+            bare: CompareRow | None = None
+            for label in labels:
+                with running_server("fake", COMPARE_TTFT_MS, 1, log, itl_ms=COMPARE_ITL_MS, tokens=COMPARE_TOKENS,
+                                    cpu=server_cpu) as (url, pid):  # fmt: skip
+                    if label == "guidellm":
+                        row = guidellm_compare_row(url, pid, streams, args.duration, tokenizer_dir,
+                                                   args.guidellm_processes, client_cpu, workdir)  # fmt: skip
+                    else:
+                        row = run_compare_client(label, url, pid, streams, args.duration, client_cpu, workdir)
+                if label == "bare":
+                    bare = row
+                elif bare is not None:
+                    ratios.setdefault((label, streams), []).append(ratios_to(row, bare))
+                print_compare_row(row, bare)
+                sys.stdout.flush()
+    if args.rounds > 1:
+        print(f"median ratio to bare over {args.rounds} rounds (each ratio within its own round):")
+        for (label, streams), rounds in ratios.items():
+            medians = [statistics.median(v for v in column if v is not None) if any(v is not None for v in column)
+                       else None for column in zip(*rounds, strict=True)]  # fmt: skip
+            print(f"  {label:<9} {streams:>4} streams: +p50 {fmt_ratio(medians[0])}, +p99 {fmt_ratio(medians[1])},"
+                  f" cpu/req {fmt_ratio(medians[2])}, done/s {fmt_ratio(medians[3])}")  # fmt: skip
     if guidellm_reason is not None:
         print(f"guidellm: NOT RUN: {guidellm_reason}.")
+
+
+def _ratio_value(mine: float | None, base: float | None) -> float | None:
+    return None if mine is None or base is None or base <= 0 else mine / base
+
+
+def ratios_to(row: CompareRow, bare: CompareRow) -> tuple[float | None, ...]:
+    """(+p50, +p99, cpu/req, completed/s) of `row` over the bare client's, all from one round."""
+    def added_p99(r: CompareRow) -> float | None:
+        p99 = r.ttft_ms.get("p99")
+        return None if p99 is None else p99 - COMPARE_TTFT_MS
+
+    return (_ratio_value(row.added_p50_ms, bare.added_p50_ms), _ratio_value(added_p99(row), added_p99(bare)),
+            _ratio_value(row.cpu_ms_per_request, bare.cpu_ms_per_request),
+            _ratio_value(row.completed_per_s, bare.completed_per_s))  # fmt: skip
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def ceiling_phase(args: argparse.Namespace, reason: str | None, tokenizer_dir: Path, workdir: Path) -> None:
@@ -555,6 +573,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per client run")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256, 1024], help="ceiling phase")
     parser.add_argument("--compare-streams", type=int, nargs="+", default=[64, 256], help="compare phase")
+    parser.add_argument("--rounds", type=int, default=1, help="compare: rounds of every client per concurrency")
     parser.add_argument("--httpx-row", action="store_true", help="compare: also loadgen's previous httpx path")
     parser.add_argument("--no-pin", action="store_true", help="compare: do not pin server and client to CPUs")
     parser.add_argument("--server", choices=["fake", "guidellm-mock"], default="fake", help="ceiling phase")

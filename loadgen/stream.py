@@ -148,8 +148,7 @@ async def _consume_stream(chunks: AsyncIterable[bytes], record: RequestRecord, o
     async for chunk in chunks:
         # One timestamp per network read: tokens arriving in the same read really did arrive together.
         now = perf_counter() - origin
-        for event in parser.feed(chunk):
-            data = event.data
+        for data in parser.feed_data(chunk):
             if data == "[DONE]":
                 record.done = True
                 continue
