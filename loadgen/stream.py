@@ -141,21 +141,37 @@ def _body_chunks(response: httpx.Response) -> AsyncIterable[bytes]:
     return response.aiter_bytes()
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(data: str) -> Any:
+    """json.loads, minus its wrapper and trailing-whitespace regex for the usual case of a payload that is
+    exactly one JSON value; anything else goes through json.loads itself (same result, same errors)."""
+    try:
+        value, end = _raw_decode(data)
+        if end == len(data):
+            return value
+    except ValueError:
+        pass
+    return json.loads(data)
+
+
 async def _consume_stream(chunks: AsyncIterable[bytes], record: RequestRecord, origin: float) -> None:
     parser = SSEParser()
+    feed = parser.feed_data
     last_token_at = 0.0
     itl = record.itl
     async for chunk in chunks:
         # One timestamp per network read: tokens arriving in the same read really did arrive together.
         now = perf_counter() - origin
-        for data in parser.feed_data(chunk):
+        for data in feed(chunk):
             if data == "[DONE]":
                 record.done = True
                 continue
             if record.done:
                 continue
             try:
-                has_token = _apply_chunk(json.loads(data), record)
+                has_token = _apply_chunk(_loads(data), record)
             except (ValueError, TypeError, AttributeError):
                 record.failure = Failure.MALFORMED_CHUNK
                 record.detail = f"unparseable SSE data: {excerpt(data, 120)}"
