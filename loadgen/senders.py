@@ -158,7 +158,8 @@ class AiohttpSender:
 
     def post(self, url: str, body: bytes, record: RequestRecord, origin: float) -> Any:
         """The response context (aiohttp.ClientResponse, body unread); sets `record.sent` on the body's write."""
-        return self.session.post(self.url(url), data=_TimedBody(body, record, origin))
+        # Redirects are not followed (as with httpx): a 3xx is an answer to classify, not a hop to take.
+        return self.session.post(self.url(url), data=_TimedBody(body, record, origin), allow_redirects=False)
 
     async def aclose(self) -> None:
         await self.session.close()

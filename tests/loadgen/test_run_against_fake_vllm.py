@@ -188,3 +188,23 @@ def test_series_shows_failures_in_their_second(fake_vllm: Callable[..., Any]) ->
     assert all(r.failure in (None, Failure.HTTP_5XX) for r in report.records)
     [event] = report.to_json()["events"]
     assert event["label"] == "inject 5xx" and 1.1 <= event["t"] < 1.3
+
+
+def test_a_redirect_is_classified_not_followed() -> None:
+    hits: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 5\r\n\r\nmoved")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> LoadReport:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await run_load(LoadConfig(url=f"http://127.0.0.1:{port}", model="m", requests=2, duration=None))
+
+    summary = asyncio.run(scenario()).summary()
+    assert summary["failures"]["http_other"] == 2 and summary["status_codes"] == {"302": 2}
+    assert len(hits) == 2 and all(hit.startswith(b"POST /v1/completions") for hit in hits)
