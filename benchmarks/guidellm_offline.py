@@ -51,6 +51,7 @@ class GuidellmReport:
     errored: int
     incomplete: int
     ttft_p50_s: float | None
+    ttft_p90_s: float | None
     ttft_p99_s: float | None
     mean_in_flight: float  # streams actually in flight on average; below the asked N when the client lags
     worker_processes: int
@@ -139,6 +140,7 @@ def parse_report(report_path: Path) -> GuidellmReport:
         errored=int(totals["errored"]),
         incomplete=int(totals["incomplete"]),
         ttft_p50_s=seconds("p50"),
+        ttft_p90_s=seconds("p90"),
         ttft_p99_s=seconds("p99"),
         mean_in_flight=float(_successful(metrics["request_concurrency"])["mean"]),
         worker_processes=int(benchmark["scheduler_state"]["num_processes"]),

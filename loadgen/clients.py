@@ -1,15 +1,18 @@
-"""HTTP for load: HTTP/1.1 keep-alive, one connection per concurrent stream, each in its own small pool.
+"""HTTP for load: HTTP/1.1 keep-alive, one connection per concurrent stream.
 
-httpcore's connection pool re-examines its connections every time a request is queued or released (for each
-one an `is_readable` poll through anyio's extra attributes, and idle counts over all of them): O(N^2) per
-request for a pool of N connections. A pool of exactly one connection per slot keeps that cost flat and
-smallest, and since each in-flight request holds its own slot, no request ever waits for a connection
-inside httpx.
+Connections the load generator owns go through one aiohttp session (see senders.py for why). The httpx paths
+remain for a caller's own client and for proxies from the environment; there each slot has its own pool of
+one connection: httpcore's connection pool re-examines its connections every time a request is queued or
+released (for each one an `is_readable` poll through anyio's extra attributes, and idle counts over all of
+them), O(N^2) per request for a pool of N connections, and a pool of one per slot keeps that flat. Since each
+in-flight request holds its own slot (or, with aiohttp, the connector has a connection for every slot), no
+request ever waits for a connection inside the HTTP client.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import ssl
 import sys
 import urllib.request
@@ -17,9 +20,10 @@ from collections import deque
 
 import httpx
 
-from loadgen.senders import ClientSender, Sender, TransportSender
+from loadgen.senders import AiohttpSender, ClientSender, Sender, TransportSender
 
 LOOKUP_CONNECTIONS = 1
+LOAD_PATH_ENV = "LOADGEN_LOAD_PATH"  # "httpx": the previous load path, for benchmarks
 
 
 def _make_failed_sniffio_import_cheap() -> None:
@@ -58,20 +62,32 @@ class ClientSlots:
         self.clients = clients
         self._free: deque[Sender] = deque(senders)
         self._transports = [s.transport for s in senders if isinstance(s, TransportSender)]
+        self._sessions = list({id(s): s for s in senders if isinstance(s, AiohttpSender)}.values())
         self._owned = owned
 
     @classmethod
-    def open(cls, concurrency: int, timeout: float) -> ClientSlots:
+    async def open(cls, concurrency: int, timeout: float, *, transport: str | None = None) -> ClientSlots:
+        """Owned connections: one aiohttp session for every slot (`transport="httpx"`: a bare httpx transport
+        per slot, the previous load path, which benchmarks/loadgen_bench.py selects through the
+        LOADGEN_LOAD_PATH environment variable to compare the two); with a proxy configured, an httpx client
+        per slot."""
+        transport = transport or os.environ.get(LOAD_PATH_ENV) or "aiohttp"
         _make_failed_sniffio_import_cheap()
         # One TLS context for everything: building one loads the CA bundle (~20 ms each).
         tls = ssl.create_default_context()
         if _proxies_configured():
             clients = [make_client(1, timeout, tls) for _ in range(concurrency)]
             return cls([ClientSender(c) for c in clients], clients, owned=True)
-        senders: list[Sender] = [
-            TransportSender(httpx.AsyncHTTPTransport(verify=tls, http1=True, http2=False, limits=_limits(1)), timeout)
-            for _ in range(concurrency)
-        ]
+        senders: list[Sender]
+        if transport == "aiohttp":
+            senders = [AiohttpSender(concurrency, tls)] * concurrency
+        else:
+            senders = [
+                TransportSender(
+                    httpx.AsyncHTTPTransport(verify=tls, http1=True, http2=False, limits=_limits(1)), timeout
+                )
+                for _ in range(concurrency)
+            ]
         return cls(senders, [make_client(LOOKUP_CONNECTIONS, timeout, tls)], owned=True)
 
     @classmethod
@@ -94,3 +110,5 @@ class ClientSlots:
                 await client.aclose()
             for transport in self._transports:
                 await transport.aclose()
+            for session in self._sessions:
+                await session.aclose()

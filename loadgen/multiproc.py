@@ -157,6 +157,8 @@ def merge_results(config: LoadConfig, results: list[_WorkerResult], started_at: 
         for record in result.records:
             record.start += shift
             record.end += shift
+            if record.sent is not None:
+                record.sent += shift
             records.append(record)
     records.sort(key=lambda r: r.start)
     for index, record in enumerate(records):

@@ -28,8 +28,9 @@ class RequestRecord:
     """Times are seconds from the run's start (time.perf_counter based); durations are seconds."""
 
     index: int
-    start: float
+    start: float  # when the request was created: TTFT and latency count from here
     end: float = 0.0
+    sent: float | None = None  # when the whole request had been written to the socket (None: it never was)
     status: int | None = None
     ttft: float | None = None
     itl: list[float] = field(default_factory=list)
@@ -50,6 +51,11 @@ class RequestRecord:
     @property
     def completed(self) -> bool:
         return self.failure is None and not self.cancelled and self.done
+
+    @property
+    def send_wait(self) -> float | None:
+        """Client-side queueing: from the request's creation until it was written to the socket."""
+        return None if self.sent is None else self.sent - self.start
 
     @property
     def latency(self) -> float:

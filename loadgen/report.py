@@ -87,6 +87,7 @@ def format_summary(summary: Mapping[str, Any]) -> str:
         ("status codes", statuses),
         ("failure classes", failures),
         ("TTFT", _quantiles(summary["ttft_s"], ("p50", "p95", "p99"))),
+        ("of which send wait", _quantiles(summary.get("send_wait_s", {}), ("p50", "p95", "p99"))),
         ("inter-token latency", _quantiles(summary["itl_s"], ("p50", "p95"))),
         ("end-to-end latency", _quantiles(summary["e2e_s"], ("p50", "p95"))),
         ("output tokens/s", f"{summary['output_tokens_per_s']:.1f} ({summary['output_tokens']} tokens)"),

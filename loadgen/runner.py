@@ -95,7 +95,7 @@ async def run_load(
     """
     prompts = PromptSchedule(load_prompts(config.scenario), config.seed)
     if client is None:
-        slots = ClientSlots.open(config.concurrency, config.timeout)
+        slots = await ClientSlots.open(config.concurrency, config.timeout)
     else:
         slots = ClientSlots.wrap(client, config.concurrency)
     try:
@@ -135,8 +135,7 @@ class _Run:
         self.stop = stop
         self.abort = abort
         self.counters = counters
-        # Parsed once: a str URL would be parsed again for every request.
-        self.url = httpx.URL(join_url(config.url, config.endpoint.path))
+        self.url = join_url(config.url, config.endpoint.path)  # senders parse it once, not per request
         self.bodies: dict[str, bytes] = {}  # encoded request body per distinct prompt
         self.records: list[RequestRecord] = []
         self.origin = 0.0
@@ -240,7 +239,8 @@ class _Run:
         counters.in_flight += 1
         sender = self.slots.acquire()
         try:
-            # Sets record.start again, to when the request is handed to httpx.
+            # TTFT counts from `start` (request creation, what a user waits through); the sender also notes
+            # when the request reached the socket (`record.sent`), so client queueing shows apart.
             await send_streaming(sender, self.url, body, record, origin=self.origin, timeout=self.config.timeout)
         except asyncio.CancelledError:
             record.cancelled = True

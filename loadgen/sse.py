@@ -29,6 +29,24 @@ class SSEParser:
         self._skip_leading_lf = False
         self.comments = 0
 
+    def feed_data(self, chunk: bytes) -> list[str]:
+        """`feed`, returning only each completed event's data (the hot path of a completion stream).
+
+        A read that holds exactly one whole `data: ...` event, with nothing pending before it, is by far the
+        most common case (vLLM sends one event per token) and is answered without splitting lines.
+        """
+        if (
+            chunk[:6] == b"data: "
+            and chunk[-2:] == b"\n\n"
+            and not self._buffer
+            and not self._data_lines
+            and not self._skip_leading_lf
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+        ):
+            return [chunk[6:-2].decode("utf-8", errors="replace")]
+        return [event.data for event in self.feed(chunk)]
+
     def feed(self, chunk: bytes) -> list[SSEEvent]:
         """Consume the next bytes of the stream and return every event they complete."""
         if self._skip_leading_lf and chunk:

@@ -8,11 +8,12 @@ from collections.abc import AsyncIterable
 from time import perf_counter
 from typing import Any
 
+import aiohttp
 import httpx
 
 from loadgen.api import describe_transport_error, encode_payload, excerpt
 from loadgen.records import Failure, RequestRecord
-from loadgen.senders import ClientSender, Sender
+from loadgen.senders import AiohttpSender, ClientSender, HttpxSender, Sender, Trace
 from loadgen.sse import SSEParser
 
 ERROR_BODY_BYTES = 2048
@@ -35,30 +36,76 @@ async def stream_request(
     origin: float,
     timeout: float,
 ) -> None:
-    """Run one request, filling `record` in place (times relative to `origin`, a perf_counter value).
+    """Run one request through `client`, filling `record` in place (times relative to `origin`, a perf_counter
+    value); the clock (`record.start`) starts now.
 
     Cancellation propagates after `record.end` is set, so the caller can mark the record cancelled.
     """
-    await send_streaming(ClientSender(client), httpx.URL(url), encode_payload(payload), record,
-                         origin=origin, timeout=timeout)  # fmt: skip
+    record.start = perf_counter() - origin
+    await send_streaming(ClientSender(client), url, encode_payload(payload), record, origin=origin, timeout=timeout)
 
 
 async def send_streaming(
-    sender: Sender, url: httpx.URL, body: bytes, record: RequestRecord, *, origin: float, timeout: float
+    sender: Sender, url: str, body: bytes, record: RequestRecord, *, origin: float, timeout: float
 ) -> None:
-    """`stream_request` for a body already encoded, through any Sender; sets `record.start`."""
-    # TTFT and latency start here, when the request is handed to httpx: building the payload and finding a
-    # free connection slot happen before and are the load generator's own business, not the server's.
-    record.start = perf_counter() - origin
+    """`stream_request` for a body already encoded, through any Sender.
+
+    TTFT and latency count from `record.start`, which the caller sets when it creates the request (what a user
+    waits through); `record.sent` is set when the request has been written to the socket, so a report can
+    tell the client's own queueing (sent - start) from the server's time to first token.
+    """
+    if isinstance(sender, AiohttpSender):
+        await _send_aiohttp(sender, url, body, record, origin, timeout)
+    else:
+        await _send_httpx(sender, url, body, record, origin, timeout)
+
+
+async def _send_aiohttp(
+    sender: AiohttpSender, url: str, body: bytes, record: RequestRecord, origin: float, timeout: float
+) -> None:
     try:
-        async with asyncio.timeout(timeout), sender.post(url, body) as response:
+        async with asyncio.timeout(timeout), sender.post(url, body, record, origin) as response:
+            status = record.status = response.status
+            if status != 200:
+                record.failure = classify_status(status)
+                text = _excerpt_bytes(await response.content.read(ERROR_BODY_BYTES))
+                record.detail = f"HTTP {status}: {text}"
+                return
+            await _consume_stream(response.content.iter_any(), record, origin)
+    except TimeoutError:  # asyncio.timeout's, and aiohttp's own timeout errors subclass it
+        record.failure = Failure.TIMEOUT
+        record.detail = f"no complete response within {timeout:g}s"
+    except aiohttp.ClientConnectorError as exc:
+        record.failure = Failure.CONNECT_ERROR
+        record.detail = describe_transport_error(exc)
+    except aiohttp.ClientError as exc:
+        # After a 200 the stream was cut; before any status the server dropped or garbled the connection.
+        record.failure = Failure.STREAM_CUT if record.status is not None else Failure.PROTOCOL_ERROR
+        record.detail = describe_transport_error(exc)
+    finally:
+        record.end = perf_counter() - origin
+
+
+def _sent_tracer(record: RequestRecord, origin: float) -> Trace:
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if event == "http11.send_request_body.complete":
+            record.sent = perf_counter() - origin
+
+    return trace
+
+
+async def _send_httpx(
+    sender: HttpxSender, url: str, body: bytes, record: RequestRecord, origin: float, timeout: float
+) -> None:
+    try:
+        async with asyncio.timeout(timeout), sender.post(url, body, _sent_tracer(record, origin)) as response:
             record.status = response.status_code
             if response.status_code != 200:
                 record.failure = classify_status(response.status_code)
-                body = await _read_excerpt(response)
-                record.detail = f"HTTP {response.status_code}: {body}"
+                text = await _read_excerpt(response)
+                record.detail = f"HTTP {response.status_code}: {text}"
                 return
-            await _consume_stream(response, record, origin)
+            await _consume_stream(_body_chunks(response), record, origin)
     except (TimeoutError, httpx.TimeoutException):
         record.failure = Failure.TIMEOUT
         record.detail = f"no complete response within {timeout:g}s"
@@ -73,13 +120,17 @@ async def send_streaming(
         record.end = perf_counter() - origin
 
 
+def _excerpt_bytes(received: bytes) -> str:
+    return excerpt(received[:ERROR_BODY_BYTES].decode("utf-8", errors="replace"))
+
+
 async def _read_excerpt(response: httpx.Response) -> str:
     received = b""
     async for chunk in response.aiter_bytes():
         received += chunk
         if len(received) >= ERROR_BODY_BYTES:
             break
-    return excerpt(received[:ERROR_BODY_BYTES].decode("utf-8", errors="replace"))
+    return _excerpt_bytes(received)
 
 
 def _body_chunks(response: httpx.Response) -> AsyncIterable[bytes]:
@@ -90,22 +141,37 @@ def _body_chunks(response: httpx.Response) -> AsyncIterable[bytes]:
     return response.aiter_bytes()
 
 
-async def _consume_stream(response: httpx.Response, record: RequestRecord, origin: float) -> None:
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _loads(data: str) -> Any:
+    """json.loads, minus its wrapper and trailing-whitespace regex for the usual case of a payload that is
+    exactly one JSON value; anything else goes through json.loads itself (same result, same errors)."""
+    try:
+        value, end = _raw_decode(data)
+        if end == len(data):
+            return value
+    except ValueError:
+        pass
+    return json.loads(data)
+
+
+async def _consume_stream(chunks: AsyncIterable[bytes], record: RequestRecord, origin: float) -> None:
     parser = SSEParser()
+    feed = parser.feed_data
     last_token_at = 0.0
     itl = record.itl
-    async for chunk in _body_chunks(response):
+    async for chunk in chunks:
         # One timestamp per network read: tokens arriving in the same read really did arrive together.
         now = perf_counter() - origin
-        for event in parser.feed(chunk):
-            data = event.data
+        for data in feed(chunk):
             if data == "[DONE]":
                 record.done = True
                 continue
             if record.done:
                 continue
             try:
-                has_token = _apply_chunk(json.loads(data), record)
+                has_token = _apply_chunk(_loads(data), record)
             except (ValueError, TypeError, AttributeError):
                 record.failure = Failure.MALFORMED_CHUNK
                 record.detail = f"unparseable SSE data: {excerpt(data, 120)}"

@@ -10,7 +10,7 @@ from typing import Any
 from loadgen.records import FAILURE_CLASSES, RequestRecord
 from loadgen.stats import percentile, percentiles
 
-LATENCY_PERCENTILES = (50, 95, 99)
+LATENCY_PERCENTILES = (50, 90, 95, 99)
 FAILURE_EXAMPLES_PER_CLASS = 3
 
 
@@ -44,6 +44,8 @@ def summarize(records: Sequence[RequestRecord], elapsed_s: float) -> dict[str, A
         "status_codes": dict(sorted(status_counts.items())),
         "failures": {name: failure_counts[name] for name in FAILURE_CLASSES},
         "ttft_s": percentiles((r.ttft for r in measured if r.ttft is not None), LATENCY_PERCENTILES),
+        # The client's own share of TTFT: from the request's creation until it was written to the socket.
+        "send_wait_s": percentiles((r.sent - r.start for r in measured if r.sent is not None), LATENCY_PERCENTILES),
         "itl_s": percentiles(itl, LATENCY_PERCENTILES),
         "e2e_s": percentiles((r.latency for r in completed), LATENCY_PERCENTILES),
         "output_tokens": tokens,

@@ -37,10 +37,13 @@ def test_ttft_itl_and_tokens_match_server_settings(fake_vllm: Callable[..., Any]
         assert record.tokens == 6 and record.token_chunks == 6 and len(record.itl) == 5
         assert record.done and record.status == 200
         assert 0.040 <= record.ttft <= 0.040 + SLACK_S  # type: ignore[operator]
+        # Written to the socket after the request was created and before its first token came back.
+        assert record.sent is not None and record.start <= record.sent < record.start + record.ttft
     assert 0.010 <= summary["itl_s"]["p50"] <= 0.010 + SLACK_S / 3
     assert 0.040 + 5 * 0.010 <= summary["e2e_s"]["p50"] <= 0.090 + SLACK_S
     assert summary["output_tokens"] == 72
     assert summary["status_codes"] == {"200": 12}
+    assert 0.0 <= summary["send_wait_s"]["p50"] <= summary["send_wait_s"]["p99"] < SLACK_S
 
 
 def test_max_tokens_caps_output(fake_vllm: Callable[..., Any]) -> None:
@@ -133,6 +136,8 @@ def test_external_client_is_used_and_left_open(fake_vllm: Callable[..., Any]) ->
 
     report, closed = asyncio.run(scenario())
     assert report.summary()["completed"] == 2 and not closed
+    # httpx's trace extension notes the send time on this path too.
+    assert all(r.sent is not None and r.start <= r.sent < r.end for r in report.records)
 
 
 def test_open_loop_poisson_rate_and_in_flight_cap(fake_vllm: Callable[..., Any]) -> None:
@@ -183,3 +188,23 @@ def test_series_shows_failures_in_their_second(fake_vllm: Callable[..., Any]) ->
     assert all(r.failure in (None, Failure.HTTP_5XX) for r in report.records)
     [event] = report.to_json()["events"]
     assert event["label"] == "inject 5xx" and 1.1 <= event["t"] < 1.3
+
+
+def test_a_redirect_is_classified_not_followed() -> None:
+    hits: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hits.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 302 Found\r\nlocation: /elsewhere\r\ncontent-length: 5\r\n\r\nmoved")
+        await writer.drain()
+        writer.close()
+
+    async def scenario() -> LoadReport:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await run_load(LoadConfig(url=f"http://127.0.0.1:{port}", model="m", requests=2, duration=None))
+
+    summary = asyncio.run(scenario()).summary()
+    assert summary["failures"]["http_other"] == 2 and summary["status_codes"] == {"302": 2}
+    assert len(hits) == 2 and all(hit.startswith(b"POST /v1/completions") for hit in hits)

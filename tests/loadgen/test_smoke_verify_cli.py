@@ -241,3 +241,6 @@ def test_run_over_two_processes_merges_every_record(fake_vllm: Callable[..., Any
     assert report["summary"]["completed"] == 40 - stats["injected_5xx"]
     assert sum(row["started"] for row in report["series"]) == 40
     assert report["model"] == "test-model"
+    # Send times are shifted onto the merged timeline with the rest: never before a request's creation.
+    wait = report["summary"]["send_wait_s"]
+    assert 0.0 <= wait["p50"] <= wait["p99"] < 1.0

@@ -105,3 +105,16 @@ def test_data_lines_with_and_without_the_space_after_the_colon_parse_alike() -> 
     split = SSEParser()
     raw = b'data: {"x": "\xc3\xa9"}\n\n'
     assert [e.data for i in range(len(raw)) for e in split.feed(raw[i : i + 1])] == ['{"x": "é"}']
+
+
+def test_feed_data_matches_feed_on_whole_and_split_events() -> None:
+    raw = b'data: {"a": 1}\n\ndata: {"b": 2}\n\n: ping\n\ndata: x\r\n\r\ndata: [DONE]\n\n'
+    pieces = [b'data: {"a": 1}\n\n', b'data: {"b": 2}\n\n', b": ping\n\n", b"data: x\r\n\r\n", b"data: [DONE]\n\n"]
+    for parts in ([raw], pieces, [raw[i : i + 3] for i in range(0, len(raw), 3)]):
+        fast, slow = SSEParser(), SSEParser()
+        got = [data for part in parts for data in fast.feed_data(part)]
+        assert got == [e.data for part in parts for e in slow.feed(part)] == ['{"a": 1}', '{"b": 2}', "x", "[DONE]"]
+    # A whole event right after a pending partial line is not taken on the fast path.
+    parser = SSEParser()
+    assert parser.feed_data(b"data: par") == []
+    assert parser.feed_data(b"data: t\n\n") == ["pardata: t"]

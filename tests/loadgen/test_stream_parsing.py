@@ -131,3 +131,10 @@ def test_status_classes() -> None:
 def test_events_after_done_are_ignored() -> None:
     record = run_against([chunk("a"), DONE, b"data: {garbage\n\n"])
     assert record.completed and record.token_chunks == 1
+
+
+def test_json_with_surrounding_whitespace_parses_and_trailing_garbage_is_malformed() -> None:
+    spaced = b'data:  {"choices": [{"index": 0, "text": "a", "finish_reason": null}]} \n\n'
+    assert run_against([spaced, DONE]).token_chunks == 1
+    record = run_against([b'data: {"choices": []} x\n\n', DONE])
+    assert record.failure is Failure.MALFORMED_CHUNK
