@@ -34,14 +34,14 @@ class ModelNames:
 
     @property
     def config_resource(self) -> str:
-        """The ConfigMap's Pulumi resource name: fixed, so a content change replaces one logical resource."""
+        """The Pulumi name of the model's ConfigMap component (fixed); the ConfigMap in it is named like the object."""
         return f"{self.model}-config"
 
     def config_map(self, content_hash: str) -> str:
         """The ConfigMap's Kubernetes name, after its content: a settings change makes a new object.
 
-        The old object stays for the stable pods until Pulumi deletes the replaced resource, which it does
-        only at the end of a successful update (create-before-delete, as the names differ).
+        The old object stays for the stable pods until Pulumi deletes it, which it does only at the end of a
+        successful update (llmzd_infra/components/model_config.py).
         """
         return f"{self.model}-config-{content_hash}"
 

@@ -103,9 +103,13 @@ def probe_command(model: ModelDeployment) -> list[str]:
 
 
 def _probe(timing: ProbeTiming, handler: dict[str, Any]) -> dict[str, Any]:
+    # A zero initialDelaySeconds (Kubernetes' default) is left out: the Argo Rollouts controller writes the
+    # Rollout back through its Go types (`omitempty`) on its first sync, so a 0 in our spec would be gone from
+    # the live object and every `pulumi refresh` would show, and the next `pulumi up` re-apply, a diff.
+    delay = {"initialDelaySeconds": timing.initial_delay_seconds} if timing.initial_delay_seconds else {}
     return {
         **handler,
-        "initialDelaySeconds": timing.initial_delay_seconds,
+        **delay,
         "periodSeconds": timing.period_seconds,
         "timeoutSeconds": timing.timeout_seconds,
         "failureThreshold": timing.failure_threshold,

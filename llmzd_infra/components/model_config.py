@@ -2,8 +2,15 @@
 
 A settings change must not touch the ConfigMap the stable pods read: until the new revision has passed the
 gates, a stable pod that restarts has to come back with the old settings. So the object is immutable and named
-``<model>-config-<content hash>``; a change is a new object, and Pulumi replaces the old one create-before-delete
-(the names differ), deleting it only once the whole update, gates included, has succeeded.
+``<model>-config-<content hash>``; a change is a new object, created before the Rollout update, and the old one
+is deleted only once the whole update, gates included, has succeeded.
+
+The ConfigMap's Pulumi resource name carries the content hash too, so each content is a resource of its own: a
+change is a create plus, at the end of a successful update, a delete of the resource the program no longer
+declares. With one fixed resource name a change was a replacement, and a failed update left the old object in
+the state as pending deletion; changing the config back to the stable revision then "replaced" the failed one
+with an object of the same name as the pending one, and the engine deleted both: the stable pods' ConfigMap was
+gone (seen on the real engine, tests/e2e/test_engine.py). An alias keeps stacks made with the fixed name.
 """
 
 from __future__ import annotations
@@ -44,16 +51,13 @@ def replacement_options() -> pulumi.ResourceOptions:
 
 class ModelConfig(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelConfigArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        """``name`` is the Pulumi resource name; keep it free of the content hash (see ``ModelNames.config_resource``).
-
-        With a fixed resource name (so a fixed URN) Pulumi sees a settings change as a replacement of this one
-        resource, ordered before the Rollout update; a hash in the URN would make it an unrelated add and delete.
-        """
+        """``name`` is the component's fixed Pulumi name (``ModelNames.config_resource``); the ConfigMap in it is
+        named after its content (see the module docstring), with ``name`` as an alias for older stacks."""
         super().__init__("llmzd:index:ModelConfig", name, None, opts)
         self.name = args.config_map_name
         self.data_hash = args.data_hash
         self.config_map = k8s.core.v1.ConfigMap(
-            name,
+            self.name,
             metadata={
                 "name": self.name,
                 "namespace": args.namespace,
@@ -64,6 +68,10 @@ class ModelConfig(pulumi.ComponentResource):
             # Immutable: the API server refuses any data change, so the content always matches the name, and
             # kubelet stops watching it.
             immutable=True,
-            opts=pulumi.ResourceOptions.merge(child_options(self, opts), replacement_options()),
+            opts=pulumi.ResourceOptions.merge(
+                child_options(self, opts),
+                pulumi.ResourceOptions.merge(replacement_options(), pulumi.ResourceOptions(aliases=[pulumi.Alias(
+                    name=name)])),
+            ),
         )
         self.register_outputs({"name": self.name, "hash": self.data_hash})

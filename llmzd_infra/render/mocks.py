@@ -32,6 +32,7 @@ class Registration:
     delete_before_replace: bool = False
     delete_before_replace_defined: bool = False
     ignore_changes: tuple[str, ...] = ()
+    alias_names: tuple[str, ...] = ()  # names of the aliases given as specs (the SDK's default under a monitor)
 
 
 @dataclass
@@ -66,6 +67,7 @@ class RecordingMonitor(MockMonitor):
             delete_before_replace=bool(request.deleteBeforeReplace),
             delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
             ignore_changes=tuple(request.ignoreChanges),
+            alias_names=tuple(a.spec.name for a in request.aliases if a.HasField("spec") and a.spec.name),
         ))
         return response
 

@@ -48,7 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     recorder = session.config.stash[SUMMARY]
-    if recorder.data["scenarios"]:
+    if recorder.has_scenarios():
         recorder.write()
         print("\n" + recorder.table(), file=sys.stderr)
 
@@ -60,7 +60,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     marker = item.get_closest_marker("scenario")
     if marker is None or (report.when != "call" and not report.failed):
         return
-    item.config.stash[SUMMARY].scenario(str(marker.args[0]), "passed" if report.passed else "failed")
+    section = marker.kwargs.get("section")  # e.g. scenario("preview", section="engine"): data["engine"]["scenarios"]
+    item.config.stash[SUMMARY].scenario(str(marker.args[0]), "passed" if report.passed else "failed", section)
 
 
 @pytest.fixture(scope="session")

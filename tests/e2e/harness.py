@@ -176,8 +176,8 @@ def endpoint_ips(api: KubeApi, service: str) -> set[str]:
     }
 
 
-def proxy_url(plane: ControlPlane, service: str, port: int = 8000) -> str:
-    return f"{plane.server}/api/v1/namespaces/{NAMESPACE}/services/{service}:{port}/proxy"
+def proxy_url(plane: ControlPlane, service: str, port: int = 8000, namespace: str = NAMESPACE) -> str:
+    return f"{plane.server}/api/v1/namespaces/{namespace}/services/{service}:{port}/proxy"
 
 
 @dataclass
@@ -188,7 +188,8 @@ class LoadResult:
 
 
 @contextmanager
-def streaming_load(plane: ControlPlane, service: str, *, concurrency: int, max_tokens: int) -> Iterator[
+def streaming_load(plane: ControlPlane, service: str, *, concurrency: int, max_tokens: int,
+                   namespace: str = NAMESPACE, served: str = SERVED) -> Iterator[
         Callable[[], LoadResult]]:
     """loadgen streams through the API server's service proxy in a thread of its own until the body ends;
     the yielded function stops it and returns the report."""
@@ -204,7 +205,7 @@ def streaming_load(plane: ControlPlane, service: str, *, concurrency: int, max_t
         nonlocal stop_event
         stop_event = asyncio.Event()
         config = LoadConfig(
-            url=proxy_url(plane, service), model=SERVED, concurrency=concurrency, duration=3600.0,
+            url=proxy_url(plane, service, namespace=namespace), model=served, concurrency=concurrency, duration=3600.0,
             timeout=60.0, max_tokens=max_tokens,
         )
         headers = {"Authorization": f"Bearer {plane.token}"}

@@ -12,10 +12,26 @@ class Summary:
         self.path = path
         self.data: dict[str, Any] = {"scenarios": {}, "switch": None, "gate_overhead_s": None, "versions": {}}
 
-    def scenario(self, name: str, outcome: str) -> None:
+    def scenario(self, name: str, outcome: str, section: str | None = None) -> None:
+        """Record a scenario's outcome, at the top level or in a section of its own (``scenario(name,
+        section="engine")`` puts it in ``data["engine"]["scenarios"]``)."""
+        scenarios = self.section(section)["scenarios"] if section else self.data["scenarios"]
         # A failure in setup, call or teardown wins over a pass recorded earlier for the same scenario.
-        if self.data["scenarios"].get(name) != "failed":
-            self.data["scenarios"][name] = outcome
+        if scenarios.get(name) != "failed":
+            scenarios[name] = outcome
+
+    def section(self, name: str) -> dict[str, Any]:
+        """``data[name]``, made on first use with an empty ``scenarios`` table."""
+        found: dict[str, Any] = self.data.setdefault(name, {})
+        found.setdefault("scenarios", {})
+        return found
+
+    def sections(self) -> dict[str, dict[str, Any]]:
+        return {key: value for key, value in self.data.items()
+                if isinstance(value, dict) and isinstance(value.get("scenarios"), dict)}
+
+    def has_scenarios(self) -> bool:
+        return any(section["scenarios"] for section in self.sections().values()) or bool(self.data["scenarios"])
 
     def write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -23,6 +39,8 @@ class Summary:
 
     def table(self) -> str:
         rows = [("scenario", "result"), *sorted(self.data["scenarios"].items())]
+        for section_name, section in sorted(self.sections().items()):
+            rows += [(f"{section_name}: {name}", result) for name, result in sorted(section["scenarios"].items())]
         width = max(len(name) for name, _ in rows)
         lines = [f"{name:<{width}}  {result}" for name, result in rows]
         switch = self.data.get("switch")
@@ -34,6 +52,11 @@ class Summary:
         if self.data.get("gate_overhead_s") is not None:
             lines.append(f"gate overhead: {self.data['gate_overhead_s']:.2f} s (new pods Ready -> promotion done, "
                          "minus smoke time)")
+        engine = self.data.get("engine") or {}
+        if engine.get("switch"):
+            sw = engine["switch"]
+            lines.append(f"engine switch (pulumi up under load): {sw['requests']} requests, {sw['failed']} failed, "
+                         f"completion rate {sw['completion_rate']:.4f}")
         for name, version in sorted((self.data.get("versions") or {}).items()):
             lines.append(f"{name}: {version}")
         lines.append(f"written to {self.path}")

@@ -50,7 +50,9 @@ def test_rollouts_wait_for_argo_crds_device_plugin_namespace_config_and_services
         assert urn_of(two_models, "kubernetes:helm.sh/v3:Release", "argo-rollouts") in deps
         assert urn_of(two_models, "kubernetes:helm.sh/v3:Release", "nvidia-device-plugin") in deps
         assert urn_of(two_models, "kubernetes:core/v1:Namespace", "llm-serving") in deps
-        assert urn_of(two_models, "kubernetes:core/v1:ConfigMap", f"{name}-config") in deps
+        config_maps = [r.urn for (kind, cm_name), r in registrations.items()
+                       if kind == "kubernetes:core/v1:ConfigMap" and cm_name.startswith(f"{name}-config-")]
+        assert len(config_maps) == 1 and config_maps[0] in deps
         assert urn_of(two_models, "kubernetes:core/v1:Service", f"{name}-stable") in deps
         assert urn_of(two_models, "kubernetes:core/v1:Service", f"{name}-preview") in deps
 

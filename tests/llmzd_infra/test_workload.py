@@ -52,6 +52,17 @@ def test_probes_exec_the_mounted_probe_with_seed_timings() -> None:
     assert "8200" in container["args"]
 
 
+def test_a_zero_initial_delay_is_left_out_as_the_rollouts_controller_writes_it_back() -> None:
+    # Argo Rollouts re-serialises the Rollout (Go `omitempty`) on its first sync: a 0 we sent would vanish from
+    # the live object and `pulumi refresh` would show a diff on every run (seen on the real engine).
+    zero = {"initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 3, "failureThreshold": 2}
+    model = model_of(probes={"startup": {**zero, "failureThreshold": 120}, "readiness": zero, "liveness": zero})
+    container = container_of(pod_template(model, has_hf_token=False))
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert "initialDelaySeconds" not in container[probe], probe
+        assert container[probe]["periodSeconds"] == 1
+
+
 def test_probe_request_timeout_fits_the_kubelet_exec_timeout() -> None:
     model = model_of(probes={"readiness": {"initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 3,
                                            "failureThreshold": 3}})

@@ -89,10 +89,10 @@ def test_config_map_holds_settings_and_probe_with_its_hash_and_waits_for_the_com
 
     mocked = run_mocked(build)
     component = mocked.registration("llmzd:index:ModelConfig", "vllm-config")
-    config_map = mocked.registration(CONFIG_MAP, "vllm-config")
+    config_map = mocked.registration(CONFIG_MAP, f"vllm-config-{data_hash}")
     assert config_map.parent == component.urn
     assert mocked.registration(CONFIG_MAP, "guard").urn in config_map.dependencies
-    inputs = mocked.inputs(CONFIG_MAP, "vllm-config")
+    inputs = mocked.inputs(CONFIG_MAP, f"vllm-config-{data_hash}")
     assert inputs["data"] == data and "readiness_probe.py" in inputs["data"]
     assert inputs["metadata"]["annotations"] == {"llmzd.io/config-hash": data_hash}
     assert inputs["metadata"]["namespace"] == "llm-serving"
@@ -102,12 +102,18 @@ def test_config_map_holds_settings_and_probe_with_its_hash_and_waits_for_the_com
 def test_config_map_is_immutable_named_after_its_content_and_replaced_create_before_delete() -> None:
     data = config_map_data(model())
     mocked = run_mocked(lambda: ModelConfig("vllm-config", ModelConfigArgs("vllm", "llm-serving", data)))
-    inputs = mocked.inputs(CONFIG_MAP, "vllm-config")
-    # The Kubernetes name carries the content hash; the Pulumi resource name does not.
-    assert inputs["metadata"]["name"] == f"vllm-config-{content_hash(data)}"
+    name = f"vllm-config-{content_hash(data)}"
+    # The Kubernetes name and the Pulumi resource name both carry the content hash: each content is a resource of
+    # its own, created before the Rollout update and deleted only after a successful update. (With one fixed
+    # resource name, reverting to the stable config after a failed update deleted the stable pods' ConfigMap on
+    # the real engine: the failed replacement's pending delete had the same object name.)
+    inputs = mocked.inputs(CONFIG_MAP, name)
+    assert inputs["metadata"]["name"] == name
     assert inputs["immutable"] is True
-    registration = mocked.registration(CONFIG_MAP, "vllm-config")
+    registration = mocked.registration(CONFIG_MAP, name)
     assert registration.delete_before_replace is False
+    # Stacks made with the fixed name keep their ConfigMap: the old name is an alias.
+    assert registration.alias_names == ("vllm-config",)
 
 
 def _model_serving_config_map(served: ModelDeployment) -> tuple[Registration, dict, Registration, dict]:
@@ -117,13 +123,15 @@ def _model_serving_config_map(served: ModelDeployment) -> tuple[Registration, di
     return config_map, mocked.inputs(CONFIG_MAP, config_map.name), rollout, mocked.inputs(ROLLOUT, served.name)
 
 
-def test_settings_change_is_a_new_config_map_under_the_same_pulumi_resource() -> None:
+def test_settings_change_is_a_new_config_map_resource_under_the_same_component() -> None:
     old_cm, old_inputs, old_rollout, old_rollout_inputs = _model_serving_config_map(model("chat"))
     new_cm, new_inputs, new_rollout, new_rollout_inputs = _model_serving_config_map(
         model("chat", vllm={"gpuMemoryUtilization": 0.5})
     )
-    # Same URN: Pulumi plans a replacement of one resource (new object first, old one deleted at the end).
-    assert old_cm.urn == new_cm.urn and old_cm.name == "chat-config"
+    # Another URN under the same component: Pulumi creates the new object before the Rollout update and deletes
+    # the resource the program no longer declares only at the end of a successful update.
+    assert old_cm.urn != new_cm.urn and old_cm.parent == new_cm.parent
+    assert (old_cm.name, new_cm.name) == (old_inputs["metadata"]["name"], new_inputs["metadata"]["name"])
     assert old_inputs["metadata"]["name"] != new_inputs["metadata"]["name"]
     assert old_inputs["metadata"]["name"].startswith("chat-config-")
     assert not new_cm.delete_before_replace
@@ -210,7 +218,9 @@ def test_model_serving_wires_config_secret_services_and_rollout(with_token: bool
     # A Secret exists exactly when a token is configured, and the pod reads HF_TOKEN from it.
     assert len(secrets) == int(with_token)
     rollout = mocked.registration(ROLLOUT, "chat")
-    expected_deps = {mocked.registration(CONFIG_MAP, "chat-config").urn,
+    (config_map_registration,) = [r for r in mocked.monitor.registrations if r.type == CONFIG_MAP]
+    assert config_map_registration.name.startswith("chat-config-")
+    expected_deps = {config_map_registration.urn,
                      mocked.registration(SERVICE, "chat-stable").urn,
                      mocked.registration(SERVICE, "chat-preview").urn}
     expected_deps |= {s.urn for s in secrets}
@@ -218,7 +228,7 @@ def test_model_serving_wires_config_secret_services_and_rollout(with_token: bool
     container = mocked.inputs(ROLLOUT, "chat")["spec"]["template"]["spec"]["containers"][0]
     assert any(e["name"] == "HF_TOKEN" for e in container["env"]) is with_token
     # The pod template's hash annotation is the ConfigMap's, so a settings change rolls the model.
-    config_map = mocked.inputs(CONFIG_MAP, "chat-config")
+    config_map = mocked.inputs(CONFIG_MAP, config_map_registration.name)
     template_annotations = mocked.inputs(ROLLOUT, "chat")["spec"]["template"]["metadata"]["annotations"]
     assert template_annotations["llmzd.io/config-hash"] == config_map["metadata"]["annotations"]["llmzd.io/config-hash"]
     children = {(r.type, r.name) for r in mocked.children_of(component)}
