@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.engine import toolchain_env
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOLCHAIN = REPO_ROOT / "e2e" / "toolchain"
 REQUIREMENTS = REPO_ROOT / "e2e" / "requirements.txt"
@@ -147,24 +149,8 @@ def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if missing:
         _skip_or_fail(f"not built: {', '.join(missing)}; run e2e/toolchain/build.sh pulumi pulumi-kubernetes")
 
-    root = tmp_path_factory.mktemp("pulumi")
-    home = root / "pulumi-home"
-    laid_out = subprocess.run(
-        ["bash", str(TOOLCHAIN / "pulumi-home.sh"), str(home)], check=True, capture_output=True, text=True
-    )
-    env = {
-        "HOME": str(root),
-        "LANG": "C.UTF-8",
-        "PULUMI_CONFIG_PASSPHRASE": "test",
-        # Anything that still tried the network would meet a closed port, also without a namespace.
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "",
-    }
-    for line in laid_out.stdout.splitlines():
-        key, _, value = line.partition("=")
-        env[key] = value
-    return env
+    # The same offline environment the engine scenarios use (tests/e2e/engine.py).
+    return toolchain_env(tmp_path_factory.mktemp("pulumi"))
 
 
 def _pulumi(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
