@@ -25,6 +25,13 @@ from tests.support.kube_apply import KubeApi
 NAMESPACE = "llm-serving"
 SERVED = "chat"
 ROLLOUT_API = "argoproj.io/v1alpha1"
+MODEL_A = "Qwen/Qwen2.5-0.5B-Instruct"
+MODEL_B = "Qwen/Qwen2.5-1.5B-Instruct"
+# Streams of about 4.2 s (200 ms to the first token, then 40 tokens 100 ms apart): longer than the test
+# stack's 3 s preStop, so streams are in flight on the old pods when they start to drain.
+STREAM_KNOBS = {"ttft_ms": 200, "itl_ms": 100, "output_tokens": 40}
+LOAD_CONCURRENCY = 16
+ADDONS_OFF = {"nvidiaDevicePlugin": {"install": False}, "argoRollouts": {"install": False}}
 GATE_RPC_TIMEOUT_S = 300.0
 
 # The test stack: one small model, probes and drain shortened so a roll takes seconds, not minutes.
@@ -61,7 +68,7 @@ def stack_config(*models: dict[str, Any]) -> dict[str, str]:
     """Raw config as the Pulumi CLI hands it to the program (objects JSON-encoded)."""
     return {
         "llmzd:namespace": NAMESPACE,
-        "llmzd:addons": json.dumps({"nvidiaDevicePlugin": {"install": False}, "argoRollouts": {"install": False}}),
+        "llmzd:addons": json.dumps(ADDONS_OFF),
         "llmzd:models": json.dumps(list(models)),
     }
 

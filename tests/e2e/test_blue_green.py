@@ -13,7 +13,11 @@ import pytest
 
 from tests.e2e.harness import (
     FAST_GATES,
+    LOAD_CONCURRENCY,
+    MODEL_A,
+    MODEL_B,
     NAMESPACE,
+    STREAM_KNOBS,
     GateOutcome,
     apply_render,
     endpoint_ips,
@@ -36,14 +40,8 @@ from tests.support.kube_apply import KubeApi
 
 pytestmark = pytest.mark.e2e
 
-MODEL_A = "Qwen/Qwen2.5-0.5B-Instruct"
-MODEL_B = "Qwen/Qwen2.5-1.5B-Instruct"
 NEVER_READY = "example/never-ready-7B"
 BROKEN = "example/answers-5xx-7B"
-# Streams of about 4.2 s (200 ms to the first token, then 40 tokens 100 ms apart): longer than the test
-# stack's 3 s preStop, so streams are in flight on the old pods when they start to drain.
-STREAM_KNOBS = {"ttft_ms": 200, "itl_ms": 100, "output_tokens": 40}
-LOAD_CONCURRENCY = 16
 BROKEN_ANSWERS_5XX = {"*": {"knobs": STREAM_KNOBS}, BROKEN: {"knobs": {**STREAM_KNOBS, "error_5xx_rate": 1.0}}}
 
 

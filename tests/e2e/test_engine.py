@@ -24,7 +24,17 @@ from llmzd_infra.plan.objects import Change, classify_objects
 from llmzd_infra.plan.render_dir import load_render
 from llmzd_infra.render.runner import RenderResult, render_program
 from tests.e2e.engine import REPO_ROOT, PulumiProject, PulumiRun, new_project, preview_steps
-from tests.e2e.harness import model_config, streaming_load, wait_until
+from tests.e2e.harness import (
+    ADDONS_OFF,
+    LOAD_CONCURRENCY,
+    MODEL_A,
+    MODEL_B,
+    ROLLOUT_API,
+    STREAM_KNOBS,
+    model_config,
+    streaming_load,
+    wait_until,
+)
 from tests.e2e.summary import Summary
 from tests.support.control_plane import ControlPlane
 from tests.support.kube_apply import KubeApi
@@ -33,14 +43,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 NAMESPACE = "llm-engine"
 MODEL = "engine"
-ROLLOUT_API = "argoproj.io/v1alpha1"
-MODEL_A = "Qwen/Qwen2.5-0.5B-Instruct"
-MODEL_B = "Qwen/Qwen2.5-1.5B-Instruct"
 BROKEN = "example/engine-answers-5xx-7B"
-# Streams of about 4.2 s (200 ms to the first token, 40 tokens 100 ms apart): longer than the 3 s preStop.
-STREAM_KNOBS = {"ttft_ms": 200, "itl_ms": 100, "output_tokens": 40}
-LOAD_CONCURRENCY = 16
-ADDONS_OFF = {"nvidiaDevicePlugin": {"install": False}, "argoRollouts": {"install": False}}
 GATE_NAMES = ("readiness", "smoke-preview", "promotion", "smoke-stable")
 PREVIEW_LIMIT_S = 60.0  # "returns in seconds": generous for 2 busy cores, far below any gate's wait
 GATE_MESSAGE = 'llmzd gate failed: model "engine"'
