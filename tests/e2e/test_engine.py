@@ -23,7 +23,7 @@ import pytest
 from llmzd_infra.plan.objects import Change, classify_objects
 from llmzd_infra.plan.render_dir import load_render
 from llmzd_infra.render.runner import RenderResult, render_program
-from tests.e2e.engine import REPO_ROOT, PulumiProject, PulumiRun, new_project, preview_steps
+from tests.e2e.engine import REPO_ROOT, PulumiFailed, PulumiProject, PulumiRun, new_project, preview_steps
 from tests.e2e.harness import (
     ADDONS_OFF,
     LOAD_CONCURRENCY,
@@ -421,10 +421,25 @@ def test_every_rendered_object_exists_with_the_rendered_spec(kube: KubeApi) -> N
     assert problems == []
 
 
+def provider_delete_panic(run: PulumiRun) -> bool:
+    output = run.stdout + run.stderr
+    return "exited prematurely" in output and "pkg/await/condition/deleted.go" in output
+
+
 @pytest.mark.scenario("destroy", section="engine")
 def test_destroy_removes_everything_without_hanging(kube: KubeApi, summary: Summary) -> None:
     stack = project()
-    destroyed = stack.run("destroy", "--yes", timeout_s=300)
+    destroyed = stack.run("destroy", "--yes", timeout_s=300, check=False)
+    if destroyed.returncode != 0 and provider_delete_panic(destroyed):
+        # pulumi-kubernetes 4.25.0 (the provider version the module proxy serves) can dereference a nil object
+        # in its delete awaiter when the object's events race its informer (pkg/await/condition/deleted.go,
+        # Deleted.Satisfied); the engine reports "exited prematurely" and keeps that resource in the state, and
+        # a second destroy, what a user would run, deletes what is left (seen once in four full runs here).
+        # Recorded in the summary, so a run shows when it happened.
+        engine_section(summary)["destroy_provider_panics"] = 1
+        destroyed = stack.run("destroy", "--yes", timeout_s=300, check=False)
+    if destroyed.returncode != 0:
+        raise PulumiFailed(destroyed)
     engine_section(summary)["destroy_seconds"] = round(destroyed.seconds, 1)
     wait_until(f"namespace {NAMESPACE} to be gone",
                lambda: kube.get("v1", "Namespace", None, NAMESPACE) is None, within_s=120)
