@@ -9,6 +9,7 @@ of out/e2e/summary.json. See docs/e2e.md, "The real Pulumi engine".
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -130,7 +131,25 @@ def model_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def engine_root(control_plane: ControlPlane, kubelet: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    unpinned = sdks_off_pin()
+    assert not unpinned, (
+        f"this virtualenv's Pulumi SDKs differ from e2e/requirements.txt ({'; '.join(unpinned)}); the engine loads "
+        "only the provider version the SDK asks for. Install with the pins: "
+        "`pip install -e '.[test]' -c e2e/requirements.txt` (what `make install` and .ci/run do)"
+    )
     return tmp_path_factory.mktemp("engine")
+
+
+def sdks_off_pin() -> list[str]:
+    """Each pinned SDK whose installed version differs, as 'name installed (pinned X)'."""
+    found = []
+    for line in (REPO_ROOT / "e2e" / "requirements.txt").read_text().splitlines():
+        name, sep, pinned = line.strip().partition("==")
+        if sep and not name.startswith("#"):
+            installed = importlib.metadata.version(name)
+            if installed != pinned:
+                found.append(f"{name} {installed} (pinned {pinned})")
+    return found
 
 
 @pytest.fixture(autouse=True)
