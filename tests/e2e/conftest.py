@@ -20,16 +20,21 @@ import pytest
 
 from tests.e2e.harness import wait_until, write_behaviour
 from tests.e2e.summary import Summary
-from tests.support.control_plane import ControlPlane, ToolchainMissing, built_binary, running_control_plane
+from tests.support.control_plane import (
+    HOST_IP,
+    ControlPlane,
+    ToolchainMissing,
+    built_binary,
+    running_control_plane,
+)
 from tests.support.engine_host import EngineHost, running_engine_host
 from tests.support.kube_apply import KubeApi, load_manifests
-from tests.support.kubelet import applied_marker, behaviour_digest
+from tests.support.kubelet import NODE_NAME, applied_marker, behaviour_digest
 from tests.support.netns import add_address, entered_netns, unavailable_reason
 from tests.support.processes import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO_ROOT / "out" / "e2e"
-HOST_ADDRESS = "10.244.255.254/32"
 KUBELET_START_S = 30.0
 
 
@@ -75,7 +80,7 @@ def netns() -> Iterator[str]:
     if reason:
         _skip_or_fail(reason)
     with entered_netns(f"llmzd-e2e-{os.getpid()}") as name:
-        add_address(HOST_ADDRESS)
+        add_address(f"{HOST_IP}/32")
         yield name
 
 
@@ -140,7 +145,7 @@ def kubelet(control_plane: ControlPlane, kube: KubeApi, behaviour_file: Path,
     )
     try:
         deadline = time.monotonic() + KUBELET_START_S
-        while kube.get("v1", "Node", None, "gpu-node-0") is None:
+        while kube.get("v1", "Node", None, NODE_NAME) is None:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the test kubelet did not register its node; see {log.name}")
             time.sleep(0.2)

@@ -51,10 +51,11 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.control_plane import HOST_IP
 from tests.support.fake_vllm import Knobs
+from tests.support.netns import add_address, remove_address
 
 NODE_NAME = "gpu-node-0"
-HOST_IP = "10.244.255.254"
 POD_NETWORK = ipaddress.ip_network("10.244.0.0/16")
 GPUS = 8
 POLL_S = 0.2
@@ -315,7 +316,6 @@ class PodWorker:
             code, output = await self._http_get(probe["httpGet"], timeout_s)
         else:
             raise ValueError(f"pod {self.name}: probe handler not supported by the test kubelet: {sorted(probe)}")
-        self.kubelet.probe_runs += 1
         passed = code == 0
         if not passed and output != self.last_probe_failure:
             log(f"{self.name}: probe failed: {output[-300:]}")
@@ -457,7 +457,6 @@ class Kubelet:
         self.ips = IpAllocator()
         self.workers: dict[str, PodWorker] = {}
         self.lifecycles: dict[str, asyncio.Task[None]] = {}
-        self.probe_runs = 0
         self.behaviour_text: str | None = None
         self.terminations: set[asyncio.Task[None]] = set()
 
@@ -551,7 +550,8 @@ class Kubelet:
         if lifecycle is not None and lifecycle is not asyncio.current_task():
             lifecycle.cancel()
         await worker.stop_container(grace_s=0)
-        await remove_pod_ip(worker.ip)
+        with contextlib.suppress(RuntimeError):  # an address already gone is what we want
+            await asyncio.to_thread(remove_address, f"{worker.ip}/32")
         self.ips.give_back(worker.ip)
 
     async def sync(self) -> None:
@@ -578,7 +578,7 @@ class Kubelet:
 
     async def _admit(self, pod: dict[str, Any]) -> PodWorker:
         ip = self.ips.take()
-        await add_pod_ip(ip)
+        await asyncio.to_thread(add_address, f"{ip}/32")
         root = self.workdir / pod["metadata"]["namespace"] / f"{pod['metadata']['name']}-{pod['metadata']['uid'][:8]}"
         root.mkdir(parents=True, exist_ok=True)
         worker = PodWorker(self, pod, ip, root)
@@ -618,16 +618,6 @@ def applied_marker(behaviour: Path) -> Path:
 
 def behaviour_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-async def add_pod_ip(ip: str) -> None:
-    code, output = await run_command(["ip", "addr", "add", f"{ip}/32", "dev", "lo"], timeout_s=10)
-    if code != 0 and "File exists" not in output:
-        raise RuntimeError(f"ip addr add {ip}/32: {output}")
-
-
-async def remove_pod_ip(ip: str) -> None:
-    await run_command(["ip", "addr", "del", f"{ip}/32", "dev", "lo"], timeout_s=10)
 
 
 def api_client(kubeconfig: Path) -> httpx.AsyncClient:
